@@ -1,0 +1,123 @@
+# rdv kit: RDV server, onsite and master device software.
+# Paths follow the GNU conventions and can all be overridden (DESTDIR too).
+PREFIX     ?= /usr
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= /lib/systemd/system
+DBUSPOLICYDIR ?= $(DATADIR)/dbus-1/system.d
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+BUILD      ?= build
+WERROR     ?= 1
+CFLAGS     ?= -O2 -g
+SAN        ?=
+
+PKGS := dbus-1 libnl-3.0 libnl-route-3.0 libconfig libnftables libsystemd
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+ifneq ($(SAN),)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Ishared -Irdv-server $(PKG_CFLAGS) \
+	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -MMD -MP
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+SHARED_SRC := shared/log.c shared/net.c shared/loop.c shared/dbusloop.c shared/util.c \
+	shared/child.c
+RDVD_SRC := rdv-server/rdvd.c rdv-server/conf.c rdv-server/pool.c rdv-server/registry.c \
+	rdv-server/acl.c rdv-server/session.c rdv-server/vtund.c rdv-server/glue.c \
+	rdv-server/nft.c rdv-server/bus.c
+SHELL_SRC := rdv-server/rdv-shell.c rdv-server/shell-parse.c rdv-server/shell-cmds.c
+RDVCTL_SRC := rdv-server/rdvctl.c rdv-server/rdvctl-account.c rdv-server/conf.c
+
+PROGS := $(BUILD)/rdvd $(BUILD)/rdv-shell $(BUILD)/rdvctl
+UNIT_TESTS := $(BUILD)/test-pool $(BUILD)/test-net $(BUILD)/test-shell-parse $(BUILD)/test-conf
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+all: $(PROGS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libshared.a: $(call obj,$(SHARED_SRC))
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/rdvd: $(call obj,$(RDVD_SRC)) $(BUILD)/libshared.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/rdv-shell: $(call obj,$(SHELL_SRC)) $(BUILD)/libshared.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/rdvctl: $(call obj,$(RDVCTL_SRC)) $(BUILD)/libshared.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/test-pool: $(call obj,tests/unit/test-pool.c rdv-server/pool.c) $(BUILD)/libshared.a
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/test-net: $(call obj,tests/unit/test-net.c) $(BUILD)/libshared.a
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/test-shell-parse: $(call obj,tests/unit/test-shell-parse.c rdv-server/shell-parse.c) $(BUILD)/libshared.a
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/test-conf: $(call obj,tests/unit/test-conf.c rdv-server/conf.c) $(BUILD)/libshared.a
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+unit-tests: $(UNIT_TESTS)
+
+# Fuzzers need clang's libFuzzer; built in their own tree.
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Ishared -Irdv-server $(PKG_CFLAGS)
+$(BUILD)/fuzz-shell-parse: tests/fuzz/fuzz-shell-parse.c rdv-server/shell-parse.c shared/net.c shared/util.c
+	@mkdir -p $(BUILD)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^
+$(BUILD)/fuzz-conf: tests/fuzz/fuzz-conf.c rdv-server/conf.c shared/net.c shared/util.c shared/log.c
+	@mkdir -p $(BUILD)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
+fuzzers: $(BUILD)/fuzz-shell-parse $(BUILD)/fuzz-conf
+
+# Installs what it needs, builds, runs every test; last line "N passed, N failed".
+check:
+	$(Q)tests/run-all.sh
+
+demo:
+	$(Q)tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/rdv $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DBUSPOLICYDIR) $(DESTDIR)$(SYSCONFDIR)/ssh/sshd_config.d \
+		$(DESTDIR)$(SYSCONFDIR)/stunnel $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/rdv
+	install -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+	install -m 0755 rdv-server/conf/rdv-gen-cert $(DESTDIR)$(DATADIR)/rdv/
+	install -m 0644 rdv-server/conf/rdvd.conf $(DESTDIR)$(SYSCONFDIR)/rdv/rdvd.conf
+	install -m 0644 rdv-server/conf/sshd-rdv.conf $(DESTDIR)$(SYSCONFDIR)/ssh/sshd_config.d/rdv.conf
+	install -m 0644 rdv-server/conf/stunnel-rdv.conf $(DESTDIR)$(SYSCONFDIR)/stunnel/rdv.conf
+	install -m 0644 rdv-server/conf/logrotate-rdvd $(DESTDIR)$(SYSCONFDIR)/logrotate.d/rdvd
+	install -m 0644 systemd/rdvd.service systemd/rdv-stunnel.service $(DESTDIR)$(UNITDIR)/
+	install -m 0644 systemd/org.rdvkit.Broker.conf $(DESTDIR)$(DBUSPOLICYDIR)/
+	install -m 0644 docs/rdvd.8 docs/rdvctl.8 docs/rdv-shell.8 $(DESTDIR)$(MANDIR)/man8/
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all check demo install clean unit-tests fuzzers
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,8 @@
+#pragma once
+#include "conf.h"
+
+int account_add(const struct rdv_conf *conf, int argc, char **argv);
+int account_del(const struct rdv_conf *conf, int argc, char **argv);
+int account_list(const struct rdv_conf *conf, int argc, char **argv);
+/* runs argv (absolute path), waits; returns the exit status or -errno */
+int run_wait(char *const argv[], bool quiet);

@@ -1,0 +1,56 @@
+/*
+ * The device shell's line protocol: one command per line, validated in full
+ * before anything is sent to rdvd. Kept apart from I/O so it can be unit
+ * tested and fuzzed.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "net.h"
+#include "util.h"
+
+#define SHELL_LINE_MAX 1024
+#define SHELL_MAX_DNS 4
+
+enum { R_ONSITE = 1, R_MASTER = 2, R_BOTH = 3 };
+
+enum cmd_id {
+	C_GET_ROLE, C_GET_TUNNEL_MODE, C_SET_LAN, C_SET_DNS, C_SET_HOSTNAME, C_GET_VTUN,
+	C_DROP_VTUN, C_ECHO, C_DEBUG, C_HELP, C_EXIT, C_LOGOUT, C_SET_UPLINK, C_WAIT_MASTER,
+	C_SET_TUNNEL_MODE, C_SHOW_ONSITE, C_SHOW_ONSITE_DETAILS, C_CONNECT, C_SHOW_REMOTE_IP,
+	C_SHOW_REMOTE_DNS, C_SHOW_REMOTE_HOSTNAME, C_EMPTY,
+};
+
+enum arg_kind { A_NONE, A_CIDR, A_IP_LIST, A_HOSTNAME, A_TEXT, A_ON_OFF, A_UPLINK, A_MODE, A_DEVICE };
+
+struct shell_cmd_spec {
+	const char *name;
+	unsigned roles;
+	enum arg_kind arg;
+	enum cmd_id id;
+	const char *usage;
+	const char *help;
+};
+
+struct shell_cmd {
+	enum cmd_id id;
+	const struct shell_cmd_spec *spec;
+	struct cidr4 cidr;
+	uint32_t ip[SHELL_MAX_DNS];
+	unsigned n_ip;
+	bool on;
+	char text[SHELL_LINE_MAX];
+};
+
+extern const struct shell_cmd_spec shell_cmds[];
+extern const size_t shell_n_cmds;
+
+/*
+ * Parses one line (without its newline) for a device of the given role.
+ * Returns 0, -ENOENT for an unknown command (err holds the
+ * "*** Unknown syntax" line), or -EINVAL with a message naming the bad value.
+ */
+int shell_parse(const char *line, unsigned role, struct shell_cmd *out, char *err, size_t errlen);
+/* 'text' with backslash escapes, or a bare word */
+int shell_unquote(const char *in, char *out, size_t outlen);

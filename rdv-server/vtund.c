@@ -1,0 +1,164 @@
+/* One supervised vtund server per session side, on loopback, with a fresh secret. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "child.h"
+#include "log.h"
+#include "rdvd.h"
+#include "util.h"
+
+#define SECRET_BYTES 20 /* 160 bits */
+
+static void on_vtund_exit(struct child *c, int code, int signo, void *data)
+{
+	struct session *s = data;
+	char reason[96];
+
+	for (int i = 0; i < 2; i++) {
+		if (s->side[i].vtund != c)
+			continue;
+		s->side[i].vtund = NULL;
+		if (signo)
+			snprintf(reason, sizeof(reason), "vtund of the %s side killed by signal %d",
+				 side_name(i), signo);
+		else
+			snprintf(reason, sizeof(reason), "vtund of the %s side exited with status %d",
+				 side_name(i), code);
+		session_end(s->rdvd, s, reason);
+		return;
+	}
+}
+
+static int write_conf(const struct rdv_conf *conf, const struct side *side)
+{
+	char text[1024], ip[16];
+	int n;
+
+	ip4_format(side->net + 1, ip, sizeof(ip));
+	/* vtund runs the "up" commands itself before it reads the tunnel: a tun
+	 * that is still down when the first packet arrives fails with EIO. */
+	n = snprintf(text, sizeof(text),
+		     "options {\n  port %u;\n  timeout 30;\n  ip %s;\n}\n"
+		     "%s {\n  passwd %s;\n  type tun;\n  proto tcp;\n  device %s;\n"
+		     "  compress no;\n  encrypt no;\n  keepalive yes;\n  stat no;\n"
+		     "  up {\n    ip \"addr add %s/30 dev %%%%\";\n    ip \"link set %%%% up\";\n  };\n}\n",
+		     side->port, conf->ip_path, side->ifname, side->secret, side->ifname, ip);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return -ENAMETOOLONG;
+	n = write_file_atomic(side->conf_path, text, 0600);
+	explicit_bzero(text, sizeof(text));
+	return n;
+}
+
+static void pidfile_path(struct rdvd *d, const struct side *side, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/vtund-%s.pid", d->conf.run_dir, side->ifname);
+}
+
+int vtund_start(struct rdvd *d, struct session *s, enum side_idx i)
+{
+	struct side *side = &s->side[i];
+	char port[8], label[96], path[sizeof(side->conf_path)], pid[16];
+	char *argv[] = { d->conf.vtund_path, "-n", "-s", "-f", side->conf_path,
+			 "-L", d->conf.vtund_listen, "-P", port, NULL };
+	int r;
+
+	r = random_hex(side->secret, SECRET_BYTES);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/vtund-%s.conf", d->conf.run_dir, side->ifname);
+	memcpy(side->conf_path, path, sizeof(path));
+	r = write_conf(&d->conf, side);
+	if (r < 0) {
+		log_err("session %u: cannot write %s: %s", s->id, side->conf_path, strerror(-r));
+		return r;
+	}
+	snprintf(port, sizeof(port), "%u", side->port);
+	snprintf(label, sizeof(label), "session %u %s %s vtund", s->id, side_name(i),
+		 side->dev->name);
+	r = child_start(d->loop, argv, label, on_vtund_exit, s, &side->vtund);
+	if (r < 0) {
+		log_err("session %u: cannot start %s: %s", s->id, d->conf.vtund_path, strerror(-r));
+		unlink(side->conf_path);
+		return r;
+	}
+	pidfile_path(d, side, path, sizeof(path));
+	snprintf(pid, sizeof(pid), "%d\n", (int)child_pid(side->vtund));
+	if (write_file_atomic(path, pid, 0644) < 0)
+		log_warn("session %u: cannot write %s", s->id, path);
+	return 0;
+}
+
+void vtund_stop(struct rdvd *d, struct side *side)
+{
+	char path[sizeof(side->conf_path)];
+
+	child_stop(side->vtund);
+	side->vtund = NULL;
+	if (side->conf_path[0]) {
+		unlink(side->conf_path);
+		pidfile_path(d, side, path, sizeof(path));
+		unlink(path);
+	}
+	side->conf_path[0] = '\0';
+	explicit_bzero(side->secret, sizeof(side->secret));
+}
+
+/*
+ * vtund rewrites its command line, so a predecessor's vtund is found through
+ * the pid file we wrote next to its config: same pid, and still a vtund.
+ */
+static void kill_from_pidfile(int dirfd, const char *name)
+{
+	char buf[32], path[64], comm[32];
+	ssize_t n;
+	long pid;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid <= 1)
+		return;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0 || strncmp(comm, "vtund\n", 6))
+		return;
+	log_warn("killing vtund pid %ld left by a previous rdvd", pid);
+	kill_tree((pid_t)pid, true, SIGKILL);
+}
+
+void vtund_kill_stale(const struct rdv_conf *conf)
+{
+	DIR *dir = opendir(conf->run_dir);
+	struct dirent *de;
+	size_t len;
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		len = strlen(de->d_name);
+		if (strncmp(de->d_name, "vtund-", 6))
+			continue;
+		if (len > 4 && !strcmp(de->d_name + len - 4, ".pid"))
+			kill_from_pidfile(dirfd(dir), de->d_name);
+		unlinkat(dirfd(dir), de->d_name, 0);
+	}
+	closedir(dir);
+}

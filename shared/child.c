@@ -1,0 +1,196 @@
+#define _GNU_SOURCE
+#include "child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "log.h"
+#include "util.h"
+
+#define KILL_GRACE_MS 700
+
+struct child {
+	struct loop *loop;
+	pid_t pid;
+	int pidfd;
+	int outfd;
+	struct loop_fd *pid_src, *out_src;
+	struct loop_timer *kill_timer;
+	child_exit_cb cb;
+	void *data;
+	bool stopping;
+	char label[96];
+	char line[512];
+	size_t used;
+	struct child *next;
+};
+
+static struct child *children;
+
+unsigned child_count(void)
+{
+	unsigned n = 0;
+
+	for (struct child *c = children; c; c = c->next)
+		n++;
+	return n;
+}
+
+pid_t child_pid(const struct child *c) { return c->pid; }
+
+static void flush_line(struct child *c)
+{
+	if (c->used) {
+		c->line[c->used] = '\0';
+		log_info("%s: %s", c->label, c->line);
+		c->used = 0;
+	}
+}
+
+static void close_output(struct child *c)
+{
+	if (c->outfd < 0)
+		return;
+	flush_line(c);
+	loop_remove_fd(c->loop, c->out_src);
+	close(c->outfd);
+	c->outfd = -1;
+}
+
+static void on_output(int fd, short revents, void *data)
+{
+	struct child *c = data;
+	char buf[512];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	(void)revents;
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return;
+		close_output(c);
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n' || c->used == sizeof(c->line) - 1)
+			flush_line(c);
+		if (buf[i] != '\n' && buf[i] != '\r')
+			c->line[c->used++] = buf[i];
+	}
+}
+
+static void child_free(struct child *c)
+{
+	for (struct child **p = &children; *p; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	}
+	close_output(c);
+	loop_remove_fd(c->loop, c->pid_src);
+	loop_cancel_timer(c->loop, c->kill_timer);
+	close(c->pidfd);
+	free(c);
+}
+
+static void on_exit_fd(int fd, short revents, void *data)
+{
+	struct child *c = data;
+	siginfo_t si = { 0 };
+
+	(void)fd;
+	(void)revents;
+	if (waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+		return;
+	/* the tree may hold grandchildren (vtund forks per connection) */
+	kill_tree(c->pid, true, SIGKILL);
+	if (c->outfd >= 0) {
+		char buf[512];
+		ssize_t n;
+		while ((n = read(c->outfd, buf, sizeof(buf))) > 0)
+			;
+	}
+	if (c->cb && !c->stopping) {
+		c->stopping = true;
+		if (si.si_code == CLD_EXITED)
+			c->cb(c, si.si_status, 0, c->data);
+		else
+			c->cb(c, -1, si.si_status, c->data);
+	}
+	child_free(c);
+}
+
+int child_start(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
+		void *data, struct child **out)
+{
+	struct spawn_opts opts = { .new_pgrp = true };
+	struct child *c = calloc(1, sizeof(*c));
+	int pipefd[2] = { -1, -1 };
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	opts.out_fd = pipefd[1];
+	c->loop = loop;
+	c->cb = cb;
+	c->data = data;
+	c->outfd = pipefd[0];
+	snprintf(c->label, sizeof(c->label), "%s", label);
+	r = spawn(argv, &opts, &c->pid, &c->pidfd);
+	close(pipefd[1]);
+	if (r < 0)
+		goto fail;
+	if ((r = loop_add_fd(loop, c->pidfd, POLLIN, on_exit_fd, c, &c->pid_src)) < 0 ||
+	    (r = loop_add_fd(loop, c->outfd, POLLIN, on_output, c, &c->out_src)) < 0) {
+		kill_tree(c->pid, true, SIGKILL);
+		waitid(P_PIDFD, (id_t)c->pidfd, NULL, WEXITED);
+		loop_remove_fd(loop, c->pid_src);
+		close(c->pidfd);
+		goto fail;
+	}
+	c->next = children;
+	children = c;
+	if (out)
+		*out = c;
+	log_debug("%s: started, pid %d", label, (int)c->pid);
+	return 0;
+fail:
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	free(c);
+	return r;
+}
+
+static void on_kill_timer(void *data)
+{
+	struct child *c = data;
+
+	c->kill_timer = NULL;
+	log_warn("%s: still running %d ms after SIGTERM, killing", c->label, KILL_GRACE_MS);
+	kill_tree(c->pid, true, SIGKILL);
+}
+
+void child_stop(struct child *c)
+{
+	if (!c || c->stopping)
+		return;
+	c->stopping = true;
+	kill_tree(c->pid, true, SIGTERM);
+	loop_add_timer(c->loop, KILL_GRACE_MS, on_kill_timer, c, &c->kill_timer);
+}
+
+void child_kill_all(void)
+{
+	for (struct child *c = children; c; c = c->next)
+		kill_tree(c->pid, true, SIGKILL);
+}

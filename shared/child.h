@@ -1,0 +1,23 @@
+/*
+ * Supervised children: fork+exec with an argv array, own process group,
+ * stdout/stderr logged line by line with a label, exit noticed through a
+ * pidfd in the loop. A stopped child gets SIGTERM, then SIGKILL after a
+ * grace period, and is reaped: nothing outlives its owner.
+ */
+#pragma once
+#include <sys/types.h>
+#include "loop.h"
+
+struct child;
+/* status as from waitid: si_code CLD_EXITED -> exit code, else signal number */
+typedef void (*child_exit_cb)(struct child *c, int code, int signo, void *data);
+
+int child_start(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
+		void *data, struct child **out);
+/* Detaches the callback and terminates the child's process group. */
+void child_stop(struct child *c);
+pid_t child_pid(const struct child *c);
+/* children started and not yet reaped (stopped ones included) */
+unsigned child_count(void);
+/* SIGKILL to every child still there; used on the way out */
+void child_kill_all(void);

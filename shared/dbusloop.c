@@ -1,0 +1,221 @@
+#include "dbusloop.h"
+#include "rdv-dbus.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct dl_watch {
+	struct loop *loop;
+	DBusConnection *conn;
+	DBusWatch *watch;
+	struct loop_fd *src;
+};
+
+struct dl_timeout {
+	struct loop *loop;
+	DBusTimeout *timeout;
+	struct loop_timer *timer;
+};
+
+static void dispatch_all(DBusConnection *conn)
+{
+	while (dbus_connection_dispatch(conn) == DBUS_DISPATCH_DATA_REMAINS)
+		;
+}
+
+static short watch_events(DBusWatch *w)
+{
+	unsigned flags = dbus_watch_get_flags(w);
+	short ev = 0;
+
+	if (!dbus_watch_get_enabled(w))
+		return 0;
+	if (flags & DBUS_WATCH_READABLE)
+		ev |= POLLIN;
+	if (flags & DBUS_WATCH_WRITABLE)
+		ev |= POLLOUT;
+	return ev;
+}
+
+static void on_watch(int fd, short revents, void *data)
+{
+	struct dl_watch *dw = data;
+	unsigned flags = 0;
+
+	(void)fd;
+	if (revents & POLLIN)
+		flags |= DBUS_WATCH_READABLE;
+	if (revents & POLLOUT)
+		flags |= DBUS_WATCH_WRITABLE;
+	if (revents & POLLHUP)
+		flags |= DBUS_WATCH_HANGUP;
+	if (revents & POLLERR)
+		flags |= DBUS_WATCH_ERROR;
+	dbus_connection_ref(dw->conn);
+	dbus_watch_handle(dw->watch, flags);
+	dispatch_all(dw->conn);
+	dbus_connection_unref(dw->conn);
+}
+
+struct dl_ctx {
+	struct loop *loop;
+	DBusConnection *conn;
+};
+
+static dbus_bool_t add_watch(DBusWatch *w, void *data)
+{
+	struct dl_ctx *ctx = data;
+	struct dl_watch *dw = calloc(1, sizeof(*dw));
+
+	if (!dw)
+		return FALSE;
+	*dw = (struct dl_watch){ .loop = ctx->loop, .conn = ctx->conn, .watch = w };
+	if (loop_add_fd(ctx->loop, dbus_watch_get_unix_fd(w), watch_events(w), on_watch, dw,
+			&dw->src) < 0) {
+		free(dw);
+		return FALSE;
+	}
+	dbus_watch_set_data(w, dw, NULL);
+	return TRUE;
+}
+
+static void remove_watch(DBusWatch *w, void *data)
+{
+	struct dl_watch *dw = dbus_watch_get_data(w);
+
+	(void)data;
+	if (!dw)
+		return;
+	loop_remove_fd(dw->loop, dw->src);
+	dbus_watch_set_data(w, NULL, NULL);
+	free(dw);
+}
+
+static void toggle_watch(DBusWatch *w, void *data)
+{
+	struct dl_watch *dw = dbus_watch_get_data(w);
+
+	(void)data;
+	if (dw)
+		loop_fd_set_events(dw->src, watch_events(w));
+}
+
+static void on_timeout(void *data)
+{
+	struct dl_timeout *dt = data;
+
+	dt->timer = NULL;
+	dbus_timeout_handle(dt->timeout);
+	/* libdbus timeouts repeat until removed or disabled. */
+	if (!dt->timer && dbus_timeout_get_enabled(dt->timeout))
+		loop_add_timer(dt->loop, (uint64_t)dbus_timeout_get_interval(dt->timeout),
+			       on_timeout, dt, &dt->timer);
+}
+
+static dbus_bool_t add_timeout(DBusTimeout *t, void *data)
+{
+	struct dl_ctx *ctx = data;
+	struct dl_timeout *dt = calloc(1, sizeof(*dt));
+
+	if (!dt)
+		return FALSE;
+	*dt = (struct dl_timeout){ .loop = ctx->loop, .timeout = t };
+	if (dbus_timeout_get_enabled(t) &&
+	    loop_add_timer(ctx->loop, (uint64_t)dbus_timeout_get_interval(t), on_timeout, dt,
+			   &dt->timer) < 0) {
+		free(dt);
+		return FALSE;
+	}
+	dbus_timeout_set_data(t, dt, NULL);
+	return TRUE;
+}
+
+static void remove_timeout(DBusTimeout *t, void *data)
+{
+	struct dl_timeout *dt = dbus_timeout_get_data(t);
+
+	(void)data;
+	if (!dt)
+		return;
+	loop_cancel_timer(dt->loop, dt->timer);
+	dbus_timeout_set_data(t, NULL, NULL);
+	free(dt);
+}
+
+static void toggle_timeout(DBusTimeout *t, void *data)
+{
+	struct dl_timeout *dt = dbus_timeout_get_data(t);
+
+	(void)data;
+	if (!dt)
+		return;
+	loop_cancel_timer(dt->loop, dt->timer);
+	dt->timer = NULL;
+	if (dbus_timeout_get_enabled(t))
+		loop_add_timer(dt->loop, (uint64_t)dbus_timeout_get_interval(t), on_timeout, dt,
+			       &dt->timer);
+}
+
+static void on_dispatch_timer(void *data)
+{
+	struct dl_ctx *ctx = data;
+
+	dispatch_all(ctx->conn);
+}
+
+/* Messages read while we block in a call sit in the queue with no fd event. */
+static void on_dispatch_status(DBusConnection *conn, DBusDispatchStatus status, void *data)
+{
+	struct dl_ctx *ctx = data;
+
+	(void)conn;
+	if (status == DBUS_DISPATCH_DATA_REMAINS)
+		loop_add_timer(ctx->loop, 0, on_dispatch_timer, ctx, NULL);
+}
+
+int dbusloop_attach(DBusConnection *conn, struct loop *loop)
+{
+	struct dl_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (!ctx)
+		return -ENOMEM;
+	*ctx = (struct dl_ctx){ .loop = loop, .conn = conn };
+	if (!dbus_connection_set_watch_functions(conn, add_watch, remove_watch, toggle_watch,
+						 ctx, NULL) ||
+	    !dbus_connection_set_timeout_functions(conn, add_timeout, remove_timeout,
+						   toggle_timeout, ctx, free))
+		return -ENOMEM;
+	dbus_connection_set_dispatch_status_function(conn, on_dispatch_status, ctx, NULL);
+	return 0;
+}
+
+/* The one place where our errno values become D-Bus error names. */
+static const char *errno_to_name(int err)
+{
+	switch (err) {
+	case -EINVAL: return RDV_ERR_INVALID;
+	case -ENOENT: return RDV_ERR_UNKNOWN_DEVICE;
+	case -EBUSY: return RDV_ERR_BUSY;
+	case -EACCES: return RDV_ERR_NOT_ALLOWED;
+	case -EPERM: return RDV_ERR_ACCESS_DENIED;
+	case -ENOSPC: return RDV_ERR_EXHAUSTED;
+	case -ENOTCONN: return RDV_ERR_NOT_REGISTERED;
+	case -ESRCH: return RDV_ERR_NO_SESSION;
+	case -EOPNOTSUPP: return RDV_ERR_WRONG_ROLE;
+	default: return RDV_ERR_FAILED;
+	}
+}
+
+DBusMessage *dbus_reply_errno(DBusMessage *call, int err, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return dbus_message_new_error(call, errno_to_name(err), text);
+}

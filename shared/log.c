@@ -1,0 +1,84 @@
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static FILE *log_fp;
+static enum log_level log_level = LOG_INFO_;
+static const char *log_ident = "rdv";
+
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
+
+int log_open(const char *path)
+{
+	FILE *fp;
+	int fd;
+
+	if (!path) {
+		log_close();
+		return 0;
+	}
+	/* 0640: the log names devices and addresses, not for everyone. */
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	fp = fdopen(fd, "a");
+	if (!fp) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	setvbuf(fp, NULL, _IOLBF, 0);
+	log_close();
+	log_fp = fp;
+	return 0;
+}
+
+void log_close(void)
+{
+	if (log_fp)
+		fclose(log_fp);
+	log_fp = NULL;
+}
+
+void log_set_level(enum log_level level) { log_level = level; }
+void log_set_ident(const char *ident) { log_ident = ident; }
+
+int log_parse_level(const char *name, enum log_level *out)
+{
+	for (unsigned i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (!strcmp(name, level_names[i])) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	FILE *fp = log_fp ? log_fp : stderr;
+	char stamp[40];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+	int saved = errno;
+
+	if (level > log_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(fp, "%s.%03ld %s[%d]: %s: ", stamp, ts.tv_nsec / 1000000, log_ident,
+		(int)getpid(), level_names[level]);
+	va_start(ap, fmt);
+	vfprintf(fp, fmt, ap);
+	va_end(ap);
+	fputc('\n', fp);
+	fflush(fp);
+	errno = saved;
+}

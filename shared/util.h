@@ -1,0 +1,26 @@
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* hex of nbytes random bytes from the kernel; buf holds 2*nbytes+1 */
+int random_hex(char *buf, size_t nbytes);
+/* copies; -ENAMETOOLONG when it does not fit */
+int str_copy(char *dst, size_t size, const char *src);
+bool device_name_valid(const char *name);
+#define HOSTNAME_MAX 64
+bool hostname_valid(const char *name);
+/* writes content to path atomically (tmp + rename) with the given mode */
+int write_file_atomic(const char *path, const char *content, mode_t mode);
+int write_sysctl(const char *path, const char *value);
+
+struct spawn_opts {
+	bool new_pgrp;  /* so the whole tree can be signalled */
+	int out_fd;     /* stdout and stderr of the child; -1: /dev/null */
+};
+/* fork+exec argv[0] (absolute path); returns pid and a pidfd for the loop */
+int spawn(char *const argv[], const struct spawn_opts *opts, pid_t *pid, int *pidfd);
+/* sends sig to the child's process group (or the child) */
+void kill_tree(pid_t pid, bool pgrp, int sig);
