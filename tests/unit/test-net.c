@@ -1,0 +1,43 @@
+#include <string.h>
+#include "check.h"
+#include "net.h"
+#include "util.h"
+
+int main(void)
+{
+	static const char *const good_ip[] = { "0.0.0.0", "192.168.1.10", "255.255.255.255", "10.0.0.1" };
+	static const char *const bad_ip[] = { "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4",
+		"1.2.3.4 ", " 1.2.3.4", "1..2.3", "a.b.c.d", "1.2.3.-4", "0x1.2.3.4", "1.2.3.1000",
+		"1.2.3.4/24" };
+	static const char *const bad_cidr[] = { "1.2.3.4", "1.2.3.4/", "1.2.3.4/33", "1.2.3.4/024",
+		"1.2.3/24", "1.2.3.4/2x", "/24", "1.2.3.4//24", "1.2.3.4/-1", "999.2.3.4/8" };
+	struct cidr4 c;
+	uint32_t a;
+	char buf[32];
+
+	for (size_t i = 0; i < sizeof(good_ip) / sizeof(*good_ip); i++) {
+		CHECK(ip4_parse(good_ip[i], &a) == 0, "'%s' accepted", good_ip[i]);
+		ip4_format(a, buf, sizeof(buf));
+		CHECK(!strcmp(buf, good_ip[i]), "'%s' round-trips, got '%s'", good_ip[i], buf);
+	}
+	for (size_t i = 0; i < sizeof(bad_ip) / sizeof(*bad_ip); i++)
+		CHECK(ip4_parse(bad_ip[i], &a) < 0, "'%s' refused", bad_ip[i]);
+	for (size_t i = 0; i < sizeof(bad_cidr) / sizeof(*bad_cidr); i++)
+		CHECK(cidr4_parse(bad_cidr[i], &c) < 0, "'%s' refused", bad_cidr[i]);
+	CHECK(cidr4_parse("192.168.1.10/24", &c) == 0 && c.addr == 0xc0a8010a && c.prefix == 24,
+	      "192.168.1.10/24 parsed");
+	cidr4_format(&c, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "192.168.1.10/24"), "cidr formats back");
+	CHECK(cidr4_parse("10.0.0.0/0", &c) == 0 && c.prefix == 0, "/0 parses");
+	CHECK(prefix_to_mask(30) == 0xfffffffc && prefix_to_mask(0) == 0 && prefix_to_mask(32) == ~0u,
+	      "prefix masks");
+	CHECK(device_name_valid("rpi1100") && device_name_valid("a") && device_name_valid("site-3_b"),
+	      "device names accepted");
+	CHECK(!device_name_valid("") && !device_name_valid("1rpi") && !device_name_valid("Rpi") &&
+	      !device_name_valid("rpi 1") && !device_name_valid("rpi;id") &&
+	      !device_name_valid("abcdefghijklmnopqrstuvwxyz012345"), "bad device names refused");
+	CHECK(hostname_valid("plc-1.customer.lan") && !hostname_valid("a b") && !hostname_valid("") &&
+	      !hostname_valid("x'y"), "host names");
+	CHECK(random_hex(buf, 8) == 0 && strlen(buf) == 16, "random hex length");
+	return check_summary();
+}
