@@ -32,7 +32,6 @@ static const struct key_spec specs[] = {
 	S("tunnel", "interface_prefix", K_PREFIX, ifname_prefix),
 	N("tunnel", "setup_timeout", setup_timeout, 5, 600),
 	S("vtund", "path", K_PATH, vtund_path),
-	S("vtund", "ip_path", K_PATH, ip_path),
 	S("vtund", "listen", K_IP, vtund_listen),
 	N("vtund", "port_base", port_base, 1024, 65535),
 	N("devices", "uid_base", uid_base, 1000, 2000000000),
@@ -87,7 +86,6 @@ void conf_defaults(struct rdv_conf *c)
 	strcpy(c->ifname_prefix, "rdv");
 	c->setup_timeout = 30;
 	strcpy(c->vtund_path, "/usr/sbin/vtund");
-	strcpy(c->ip_path, "/usr/sbin/ip");
 	strcpy(c->vtund_listen, "127.0.0.1");
 	c->port_base = 20000;
 	c->uid_base = 20000;

@@ -25,7 +25,6 @@ struct rdv_conf {
 	unsigned setup_timeout;
 
 	char vtund_path[CONF_STR];
-	char ip_path[CONF_STR];
 	char vtund_listen[16];
 	unsigned port_base;
 

@@ -4,14 +4,21 @@
  * other side's tunnel. Also watches links for tunnels coming and going.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/fib_rules.h>
+#include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include "log.h"
 #include "rdvd.h"
 #include "util.h"
@@ -145,6 +152,104 @@ void glue_del(struct rdvd *d, struct session *s)
 	s->glue_flags = 0;
 }
 
+/*
+ * The RDV end of a tunnel is a persistent tun that rdvd makes, addresses
+ * and brings up before vtund attaches to it: no packet can meet a tun that
+ * is still down, and the carrier tells when vtund's link is there.
+ */
+int tun_create(struct rdvd *d, struct side *side)
+{
+	struct ifreq ifr = { 0 };
+	struct rtnl_addr *addr = NULL;
+	struct rtnl_link *link = NULL, *change = NULL;
+	struct nl_addr *local = NULL;
+	char cidr[20];
+	int fd, r;
+
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	memcpy(ifr.ifr_name, side->ifname, strlen(side->ifname) + 1);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) {
+		r = -errno;
+		close(fd);
+		log_err("cannot create tun %s: %s", side->ifname, strerror(-r));
+		return r;
+	}
+	close(fd);
+	side->has_tun = true;
+	snprintf(cidr, sizeof(cidr), "%u.%u.%u.%u/30", (side->net + 1) >> 24,
+		 ((side->net + 1) >> 16) & 255, ((side->net + 1) >> 8) & 255, (side->net + 1) & 255);
+	if ((r = rtnl_link_get_kernel(d->nl, 0, side->ifname, &link)) < 0)
+		goto out;
+	side->ifindex = rtnl_link_get_ifindex(link);
+	addr = rtnl_addr_alloc();
+	change = rtnl_link_alloc();
+	if (!addr || !change || nl_addr_parse(cidr, AF_INET, &local) < 0) {
+		r = -NLE_NOMEM;
+		goto out;
+	}
+	rtnl_addr_set_ifindex(addr, side->ifindex);
+	rtnl_addr_set_local(addr, local);
+	if ((r = rtnl_addr_add(d->nl, addr, 0)) < 0)
+		goto out;
+	rtnl_link_set_flags(change, IFF_UP);
+	r = rtnl_link_change(d->nl, link, change, 0);
+out:
+	if (r < 0)
+		log_err("cannot set up tun %s: %s", side->ifname, nl_geterror(r));
+	nl_addr_put(local);
+	rtnl_addr_put(addr);
+	rtnl_link_put(change);
+	rtnl_link_put(link);
+	return nl_errno(r);
+}
+
+void tun_delete(struct rdvd *d, struct side *side)
+{
+	struct rtnl_link *link;
+	int r;
+
+	if (!side->has_tun)
+		return;
+	side->has_tun = false;
+	link = rtnl_link_alloc();
+	if (!link)
+		return;
+	rtnl_link_set_name(link, side->ifname);
+	r = rtnl_link_delete(d->nl, link);
+	if (r < 0 && r != -NLE_OBJ_NOTFOUND && r != -NLE_NODEV)
+		log_warn("cannot remove tun %s: %s", side->ifname, nl_geterror(r));
+	rtnl_link_put(link);
+}
+
+/* PREFIX<digits><m|o>: the name rdvd gives its tunnels */
+static bool our_tun(const struct rdvd *d, const char *name)
+{
+	size_t plen = strlen(d->conf.ifname_prefix), len = strlen(name);
+
+	if (len < plen + 2 || strncmp(name, d->conf.ifname_prefix, plen) ||
+	    (name[len - 1] != 'm' && name[len - 1] != 'o'))
+		return false;
+	for (size_t i = plen; i < len - 1; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+	return true;
+}
+
+static void purge_link(struct nl_object *obj, void *arg)
+{
+	struct rdvd *d = arg;
+	struct rtnl_link *link = (struct rtnl_link *)obj;
+	const char *name = rtnl_link_get_name(link);
+
+	if (name && our_tun(d, name)) {
+		log_warn("removing tunnel %s left by a previous rdvd", name);
+		rtnl_link_delete(d->nl, link);
+	}
+}
+
 static bool our_table(const struct rdvd *d, unsigned table)
 {
 	return table >= d->conf.table_base && table - d->conf.table_base < 2u * pool_size(d->pool);
@@ -178,6 +283,10 @@ void glue_purge(struct rdvd *d)
 {
 	struct nl_cache *cache;
 
+	if (rtnl_link_alloc_cache(d->nl, AF_UNSPEC, &cache) == 0) {
+		nl_cache_foreach(cache, purge_link, d);
+		nl_cache_free(cache);
+	}
 	if (rtnl_rule_alloc_cache(d->nl, AF_INET, &cache) == 0) {
 		nl_cache_foreach(cache, purge_rule, d);
 		nl_cache_free(cache);
@@ -213,8 +322,7 @@ static void on_link_object(struct nl_object *obj, void *arg)
 
 	if (!name)
 		return;
-	session_link_event(lm->d, name, rtnl_link_get_ifindex(link),
-			   (rtnl_link_get_flags(link) & IFF_UP) != 0, lm->gone,
+	session_link_event(lm->d, rtnl_link_get_ifindex(link), rtnl_link_get_flags(link), lm->gone,
 			   rtnl_link_get_stat(link, RTNL_LINK_RX_BYTES));
 }
 

@@ -45,6 +45,7 @@ struct side {
 	struct device *dev;
 	uint32_t net;         /* the /30: .1 here, .2 on the device */
 	bool has_net;
+	bool has_tun;
 	char ifname[16];
 	char secret[41];
 	unsigned port;
@@ -107,8 +108,7 @@ bool acl_configured(const struct rdv_conf *conf);
 int session_open(struct rdvd *d, struct device *master, struct device *onsite,
 		 struct session **out);
 void session_end(struct rdvd *d, struct session *s, const char *reason);
-void session_link_event(struct rdvd *d, const char *ifname, int ifindex, bool up, bool gone,
-			uint64_t rx_bytes);
+void session_link_event(struct rdvd *d, int ifindex, unsigned flags, bool gone, uint64_t rx_bytes);
 void session_end_all(struct rdvd *d, const char *reason);
 unsigned session_count(const struct rdvd *d);
 
@@ -118,6 +118,8 @@ void glue_fini(struct rdvd *d);
 int glue_add(struct rdvd *d, struct session *s);
 void glue_del(struct rdvd *d, struct session *s);
 void glue_purge(struct rdvd *d); /* remove what a previous rdvd left */
+int tun_create(struct rdvd *d, struct side *side);
+void tun_delete(struct rdvd *d, struct side *side);
 int glue_link_stats(struct rdvd *d, int ifindex, uint64_t *rx_bytes);
 int glue_event_fd(struct rdvd *d);
 void glue_process_events(struct rdvd *d);

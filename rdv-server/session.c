@@ -4,6 +4,7 @@
  * session_end() undoes every step that was taken, whatever the cause.
  */
 #include <errno.h>
+#include <linux/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,9 @@ static int prepare_side(struct rdvd *d, struct session *s, enum side_idx i, stru
 	if (r < 0)
 		return r;
 	side->has_net = true;
-	side->ifindex = 0;
+	r = tun_create(d, side);
+	if (r < 0)
+		return r;
 	return vtund_start(d, s, i);
 }
 
@@ -113,33 +116,33 @@ static void glue(struct rdvd *d, struct session *s)
 		 (double)(now_ms() - s->started_ms) / 1000.0);
 }
 
-void session_link_event(struct rdvd *d, const char *ifname, int ifindex, bool up, bool gone,
-			uint64_t rx_bytes)
+/* The carrier of a tun is vtund being attached: the tunnel's link is there. */
+void session_link_event(struct rdvd *d, int ifindex, unsigned flags, bool gone, uint64_t rx_bytes)
 {
 	for (struct session *s = d->sessions; s; s = s->next) {
 		for (int i = 0; i < 2; i++) {
 			struct side *side = &s->side[i];
+			bool carrier = (flags & IFF_UP) && (flags & IFF_LOWER_UP);
 			char reason[64];
 
-			if (strcmp(side->ifname, ifname))
+			if (side->ifindex != ifindex)
 				continue;
-			if (gone) {
-				if (side->ifindex != ifindex)
-					return;
-				side->rx_bytes = rx_bytes;
-				snprintf(reason, sizeof(reason), "%s tunnel closed", side_name(i));
+			side->rx_bytes = rx_bytes;
+			if (gone || (side->link_up && !carrier)) {
+				if (gone)
+					side->has_tun = false;
+				snprintf(reason, sizeof(reason), "%s tunnel %s", side_name(i),
+					 gone ? "interface removed" : "closed");
 				session_end(d, s, reason);
 				return;
 			}
-			side->ifindex = ifindex;
-			side->rx_bytes = rx_bytes;
-			if (up && !side->link_up) {
+			if (carrier && !side->link_up) {
 				side->link_up = true;
 				log_info("session %u: %s tunnel %s up (%s)", s->id, side_name(i),
-					 ifname, side->dev->name);
+					 side->ifname, side->dev->name);
+				if (s->side[!i].link_up)
+					glue(d, s);
 			}
-			if (!s->glued && s->side[0].link_up && s->side[1].link_up)
-				glue(d, s);
 			return;
 		}
 	}
@@ -176,6 +179,7 @@ void session_end(struct rdvd *d, struct session *s, const char *reason)
 	for (int i = 0; i < 2; i++) {
 		struct side *side = &s->side[i];
 		vtund_stop(d, side);
+		tun_delete(d, side);
 		if (side->has_net)
 			pool_release(d->pool, side->net);
 		if (side->dev) {

@@ -37,18 +37,16 @@ static void on_vtund_exit(struct child *c, int code, int signo, void *data)
 
 static int write_conf(const struct rdv_conf *conf, const struct side *side)
 {
-	char text[1024], ip[16];
+	char text[1024];
 	int n;
 
-	ip4_format(side->net + 1, ip, sizeof(ip));
-	/* vtund runs the "up" commands itself before it reads the tunnel: a tun
-	 * that is still down when the first packet arrives fails with EIO. */
+	/* vtund attaches to the tun rdvd made and configured beforehand: up
+	 * commands run by vtund race with the first packets (EIO ends the link). */
 	n = snprintf(text, sizeof(text),
-		     "options {\n  port %u;\n  timeout 30;\n  ip %s;\n}\n"
+		     "options {\n  port %u;\n  bindaddr { addr %s; };\n  timeout 30;\n}\n"
 		     "%s {\n  passwd %s;\n  type tun;\n  proto tcp;\n  device %s;\n"
-		     "  compress no;\n  encrypt no;\n  keepalive yes;\n  stat no;\n"
-		     "  up {\n    ip \"addr add %s/30 dev %%%%\";\n    ip \"link set %%%% up\";\n  };\n}\n",
-		     side->port, conf->ip_path, side->ifname, side->secret, side->ifname, ip);
+		     "  compress no;\n  encrypt no;\n  keepalive yes;\n  stat no;\n}\n",
+		     side->port, conf->vtund_listen, side->ifname, side->secret, side->ifname);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -ENAMETOOLONG;
 	n = write_file_atomic(side->conf_path, text, 0600);
@@ -65,8 +63,8 @@ int vtund_start(struct rdvd *d, struct session *s, enum side_idx i)
 {
 	struct side *side = &s->side[i];
 	char port[8], label[96], path[sizeof(side->conf_path)], pid[16];
-	char *argv[] = { d->conf.vtund_path, "-n", "-s", "-f", side->conf_path,
-			 "-L", d->conf.vtund_listen, "-P", port, NULL };
+	/* the listen address is in the config: vtund 3.0.4 ignores -L */
+	char *argv[] = { d->conf.vtund_path, "-n", "-s", "-f", side->conf_path, "-P", port, NULL };
 	int r;
 
 	r = random_hex(side->secret, SECRET_BYTES);

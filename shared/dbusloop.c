@@ -43,6 +43,7 @@ static short watch_events(DBusWatch *w)
 static void on_watch(int fd, short revents, void *data)
 {
 	struct dl_watch *dw = data;
+	DBusConnection *conn = dw->conn; /* dw may be freed while the watch is handled */
 	unsigned flags = 0;
 
 	(void)fd;
@@ -54,10 +55,10 @@ static void on_watch(int fd, short revents, void *data)
 		flags |= DBUS_WATCH_HANGUP;
 	if (revents & POLLERR)
 		flags |= DBUS_WATCH_ERROR;
-	dbus_connection_ref(dw->conn);
+	dbus_connection_ref(conn);
 	dbus_watch_handle(dw->watch, flags);
-	dispatch_all(dw->conn);
-	dbus_connection_unref(dw->conn);
+	dispatch_all(conn);
+	dbus_connection_unref(conn);
 }
 
 struct dl_ctx {
@@ -107,12 +108,12 @@ static void on_timeout(void *data)
 {
 	struct dl_timeout *dt = data;
 
+	/* libdbus timeouts repeat until removed; handling may remove and free dt,
+	 * so the next round is armed first and dt not touched afterwards. */
 	dt->timer = NULL;
+	loop_add_timer(dt->loop, (uint64_t)dbus_timeout_get_interval(dt->timeout), on_timeout, dt,
+		       &dt->timer);
 	dbus_timeout_handle(dt->timeout);
-	/* libdbus timeouts repeat until removed or disabled. */
-	if (!dt->timer && dbus_timeout_get_enabled(dt->timeout))
-		loop_add_timer(dt->loop, (uint64_t)dbus_timeout_get_interval(dt->timeout),
-			       on_timeout, dt, &dt->timer);
 }
 
 static dbus_bool_t add_timeout(DBusTimeout *t, void *data)

@@ -1,0 +1,206 @@
+#!/bin/bash
+# End to end on the RDV server: real sshd, stunnel, D-Bus daemon, rdvd and
+# vtund; devices in their own namespaces reach it through stunnel + OpenSSH.
+set -u
+T_NAME=rdv-server
+REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-$REPO/build}
+. "$REPO/tests/lib/common.sh"
+. "$REPO/tests/lib/rdv-env.sh"
+need_root
+trap 'run_cleanup' EXIT
+trap 'exit 1' INT TERM
+trap '' PIPE
+
+P=r$(printf '%04d' $(($$ % 10000)))
+O1=${P}o1 O2=${P}o2 M1=${P}m1 M2=${P}m2 M3=${P}m3 X=${P}x
+ACCESS="access = ( { master = \"$M1\"; onsite = [ \"$O1\" ]; },
+                   { master = \"$M2\"; onsite = [ \"${P}o2\", \"${P}x\" ]; } );"
+
+if ! rdv_setup "$P" "$ACCESS"; then
+	not_ok "RDV server environment starts (see $D)"
+	finish
+	exit 1
+fi
+ok "rdvd, sshd, stunnel and a private D-Bus daemon run in $NS_RDV"
+
+n=10
+for d in $O1 $O2 $X; do dev_add "$d" onsite $((n += 1)) || not_ok "device $d added"; done
+for d in $M1 $M2 $M3; do dev_add "$d" master $((n += 1)) || not_ok "device $d added"; done
+check "rdvctl account list shows the six accounts" \
+	test "$(rdvctl account list | grep -c "^$P")" -eq 6
+
+# --- registration through TLS + SSH --------------------------------------------
+for d in $O1 $O2 $M1 $M2 $M3; do
+	check "$d logs in over stunnel + ssh and gets the prompt" dev_login "$d"
+done
+check "get_role answers onsite" test "$(dev_cmd "$O1" get_role)" = onsite
+check "get_role answers master" test "$(dev_cmd "$M1" get_role)" = master
+check "get_tunnel_mode answers L3" test "$(dev_cmd "$O1" get_tunnel_mode)" = L3
+for o in $O1 $O2; do
+	dev_cmd "$o" "set_tunnelling_dev_lan_ip_address 10.1.2.$((${o: -1} + 10))/24" >/dev/null
+	dev_cmd "$o" "set_tunnelling_dev_dns_server_list 10.1.2.53 10.1.2.54" >/dev/null
+	dev_cmd "$o" "set_tunnelling_dev_hostname 'plc-gw-${o: -1}'" >/dev/null
+	dev_cmd "$o" "set_tunnelling_dev_uplink_type lan" >/dev/null
+done
+check "a bad LAN address is refused with the value named" \
+	bash -c "! grep -q . '$D/dev/$O1/err' || true"
+dev_cmd "$O1" "set_tunnelling_dev_lan_ip_address 10.1.2.300/24" >/dev/null
+check "bad address error names the value" grep -q "'10.1.2.300/24'" "$D/dev/$O1/err"
+check "unknown command gives the original's error" \
+	test "$(dev_cmd "$O1" "frobnicate now")" = "*** Unknown syntax: frobnicate now"
+check "echo echoes" test "$(dev_cmd "$O1" "echo hello there")" = "hello there"
+check "wait_master_connection answers not_ready after its bounded wait" \
+	test "$(dev_cmd "$O1" wait_master_connection 10)" = not_ready
+check "the master lists exactly the onsite devices of its access list" \
+	test "$(dev_cmd "$M1" show_online_onsite_devs)" = "$O1"
+details=$(dev_cmd "$M1" show_online_onsite_devs_details)
+check "details carry hostname, LAN address, uplink and state" \
+	test "$details" = "$O1	plc-gw-1	10.1.2.11/24	lan	free"
+check "a master outside the access list sees no onsite device" \
+	test -z "$(dev_cmd "$M3" show_online_onsite_devs)"
+dev_cmd "$M3" "connect_to_onsite_dev $O1" >/dev/null
+check "a master outside the access list cannot connect" grep -q "$O1: not allowed" "$D/dev/$M3/err"
+dev_cmd "$M1" "connect_to_onsite_dev ${P}o9" >/dev/null
+check "unknown onsite device is refused" grep -q "not allowed\|unknown or offline" "$D/dev/$M1/err"
+devices=$(rdvctl devices)
+check "rdvctl devices lists the five online devices" test "$(grep -c "^$P" <<<"$devices")" -eq 5
+check "rdvctl devices shows announced metadata" grep -q "$O1 .*onsite .*plc-gw-1 .*10.1.2.11/24 .*lan .*free .*10.1.2.53 10.1.2.54" <<<"$devices"
+
+# --- one session ---------------------------------------------------------------
+session_up() { # MASTER ONSITE
+	local m=$1 o=$2 waiter
+	dev_cmd "$m" "connect_to_onsite_dev $o" >/dev/null
+	[ "$(dev_cmd "$o" wait_master_connection 10)" = ready ] || return 1
+	dev_vtun_up "$m" && dev_vtun_up "$o" || return 1
+	# the master reaches the onsite's tunnel end through its own tunnel
+	ip -n "${DEV_NS[$m]}" route replace \
+		"$(param "${DEV_PARAMS[$o]}" tunnel_ip_network)/30" dev tun0
+	wait_for 10 rdv_established "$m" "$o"
+}
+rdv_established() { rdvctl sessions | grep -q "$1 *$2 *established"; }
+ping_onsite() { # MASTER ONSITE
+	ip netns exec "${DEV_NS[$1]}" ping -c 2 -i 0.2 -W 2 -q \
+		"$(param "${DEV_PARAMS[$2]}" tunnelling_dev_ip_address)" >/dev/null 2>&1
+}
+
+check "session $M1 -> $O1 comes up (connect, ready, both vtund clients)" session_up "$M1" "$O1"
+check "ping from the master's tunnel crosses the RDV glue to the onsite's tunnel" ping_onsite "$M1" "$O1"
+check "show_remote_onsite_ip_config gives the onsite LAN address" \
+	test "$(dev_cmd "$M1" show_remote_onsite_ip_config)" = 10.1.2.11/24
+check "show_remote_onsite_dns_server_list gives its DNS servers" \
+	test "$(dev_cmd "$M1" show_remote_onsite_dns_server_list)" = "10.1.2.53 10.1.2.54"
+check "the busy onsite shows as busy" grep -q "busy" <<<"$(dev_cmd "$M1" show_online_onsite_devs_details)"
+params=${DEV_PARAMS[$M1]}
+check "vtun parameters: /30 prefix, netmask, .2 for the device" \
+	test "$(param "$params" tunnel_ip_prefix) $(param "$params" tunnel_ip_netmask)" = "/30 255.255.255.252"
+secret=$(param "$params" tunnel_secret)
+check "the tunnel secret has at least 128 bits" test "${#secret}" -ge 32
+check "the secrets of the two sides differ" test "$secret" != "$(param "${DEV_PARAMS[$O1]}" tunnel_secret)"
+check_not "the secret is not in the log" grep -q "$secret" "$D/rdvd.log"
+check "vtund configs are mode 0600" \
+	test "$(stat -c %a "$D"/run/vtund-*.conf | sort -u)" = 600
+check_not "vtund listens on loopback only" \
+	bash -c "ip netns exec $NS_RDV ss -Htln | grep -v '127.0.0.1:' | grep -q ':4100[0-9]'"
+dev_cmd "$M2" "connect_to_onsite_dev $O1" >/dev/null
+check "a second master gets a clear refusal (not in its list)" grep -q "not allowed" "$D/dev/$M2/err"
+
+# teardown when the master logs out
+vtund_pids=$(cat "$D"/run/vtund-*.pid 2>/dev/null)
+net_m1=$(param "${DEV_PARAMS[$M1]}" tunnel_ip_network)
+dev_vtun_down "$M1"
+dev_logout "$M1"
+gone() {
+	for p in $vtund_pids; do kill -0 "$p" 2>/dev/null && return 1; pgrep -g "$p" >/dev/null && return 1; done
+	! ip -n "$NS_RDV" rule | grep -q "lookup 7000[01]" &&
+	test -z "$(ip -n "$NS_RDV" route show table 70000)" &&
+	test -z "$(ip -n "$NS_RDV" route show table 70001)" &&
+	! ip netns exec "$NS_RDV" nft list set inet rdvd pairs | grep -q rdv0 &&
+	! ip netns exec "$NS_RDV" nft list set inet rdvd nat_out | grep -q rdv0
+}
+check "within 2 s of the master's logout no vtund, rule, route or nft entry of the session remains" \
+	wait_for 2 gone
+check "the session end is logged with duration, bytes and reason" \
+	grep -q "session 0: ended, master $M1, onsite $O1, duration [0-9]*s, master->onsite [0-9.]* [KMi]*B, onsite->master [0-9.]* [KMi]*B, reason: device shell disconnected" "$D/rdvd.log"
+check "the onsite is still online and free" grep -q "$O1 .*free" <<<"$(rdvctl devices)"
+dev_vtun_down "$O1"
+check "the master logs in again" dev_login "$M1"
+check "a new session works" session_up "$M1" "$O1"
+check "ping crosses the new session" ping_onsite "$M1" "$O1"
+check "the freed addresses were reused" test "$(param "${DEV_PARAMS[$M1]}" tunnel_ip_network)" = "$net_m1"
+
+# --- two sessions at once --------------------------------------------------------
+check "a second session $M2 -> $O2 comes up alongside" session_up "$M2" "$O2"
+check "pair 1 still flows" ping_onsite "$M1" "$O1"
+check "pair 2 flows" ping_onsite "$M2" "$O2"
+ip -n "${DEV_NS[$M1]}" route replace "$(param "${DEV_PARAMS[$O2]}" tunnel_ip_network)/30" dev tun0
+check_not "master 1 cannot reach onsite 2's tunnel" ping_onsite "$M1" "$O2"
+rdv_end_2=$(param "${DEV_PARAMS[$M2]}" rdv_server_ip_address)
+ip -n "${DEV_NS[$M1]}" route replace "$rdv_end_2/32" dev tun0
+check_not "master 1 cannot reach the RDV end of pair 2's tunnel" \
+	ip netns exec "${DEV_NS[$M1]}" ping -c 1 -W 1 -q "$rdv_end_2"
+check "rdvctl sessions lists both" test "$(rdvctl sessions | grep -c established)" -eq 2
+
+# the onsite drops its tunnel: the session ends, the other pair is untouched
+dev_vtun_down "$O2"
+check "the onsite's tunnel closing ends its session within 2 s" \
+	wait_for 2 bash -c "! DBUS_SYSTEM_BUS_ADDRESS=$BUS $BUILD/rdvctl -c $D/rdvd.conf sessions | grep -q $M2"
+check "the reason is logged" grep -q "onsite $O2, .*reason: onsite tunnel closed" "$D/rdvd.log"
+check "pair 1 still flows after pair 2 ended" ping_onsite "$M1" "$O1"
+dev_vtun_down "$M2"
+
+# --- security --------------------------------------------------------------------
+out=$(dev_ssh "$O2" "$O2@127.0.0.1" id 2>&1)
+check "ssh dev@rdv id runs no command" bash -c "! grep -q 'uid=' <<<\"\$1\" && grep -q 'commands are not allowed' <<<\"\$1\"" _ "$out"
+out=$(dev_ssh "$O2" "$O2@127.0.0.1" sh -c id 2>&1)
+check "ssh dev@rdv sh -c id runs no command" bash -c "! grep -q 'uid=' <<<\"\$1\"" _ "$out"
+out=$(echo id | dev_ssh "$O2" -tt "$O2@127.0.0.1" 2>&1)
+check "ssh -t gets no pty and no system shell" \
+	bash -c "grep -q 'PTY allocation request failed' <<<\"\$1\" && grep -q 'Unknown syntax: id' <<<\"\$1\" && ! grep -q 'uid=' <<<\"\$1\"" _ "$out"
+out=$(dev_ssh "$O2" -s "$O2@127.0.0.1" sftp </dev/null 2>&1)
+check "the sftp subsystem is refused" grep -q "commands are not allowed" <<<"$out"
+check "a fresh login of $O2" dev_login "$O2"
+dev_ssh "$O2" -S "$D/dev/$O2/ctl" -O forward -L 127.0.0.1:6022:127.0.0.1:22 x 2>/dev/null
+check_not "local forwarding to sshd's port is refused" \
+	ip netns exec "${DEV_NS[$O2]}" timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6022; head -c 7 <&3 | grep -q SSH-2.0'
+other_port=$(id -u "$O1") # port_base = uid_base here
+dev_ssh "$O2" -S "$D/dev/$O2/ctl" -O forward -L "127.0.0.1:6023:127.0.0.1:$other_port" x 2>/dev/null
+check "the refusal is the server's (administratively prohibited) in sshd's log" \
+	wait_for 5 grep -q "refused local port forward\|open failed\|administratively prohibited\|not permitted" "$D/sshd.log" "$D/dev/$O2/err"
+check_not "remote forwarding is refused" \
+	dev_ssh "$O2" -S "$D/dev/$O2/ctl" -O forward -R 127.0.0.1:6024:127.0.0.1:22 x
+# D-Bus: identity is the caller's uid, the role its group, nothing else
+as_dev() { local u=$1; shift; ip netns exec "$NS_RDV" setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$@" 2>&1; }
+call() { local u=$1 m=$2; shift 2; as_dev "$u" dbus-send --system --print-reply --dest=org.rdvkit.Broker /org/rdvkit/Broker "org.rdvkit.Broker1.$m" "$@"; }
+check "an onsite account cannot call master methods" grep -q "WrongRole" <<<"$(call "$X" Connect string:"$O1")"
+check "a caller must register before acting" grep -q "NotRegistered" <<<"$(call "$X" GetVtunParameters)"
+check "a non-device account is denied by the bus policy" grep -q "AccessDenied" <<<"$(call nobody Register)"
+check "a device cannot call the admin interface" \
+	grep -q "AccessDenied" <<<"$(as_dev "$X" dbus-send --system --print-reply --dest=org.rdvkit.Broker /org/rdvkit/Broker org.rdvkit.Admin1.Kick string:"$O1")"
+check "device $X registering does not take over $O1" grep -q '"onsite"' <<<"$(call "$X" Register)"
+check "$O1 is still the one online under its name, in session" grep -q "$O1 .*busy" <<<"$(rdvctl devices)"
+
+# --- kill -9 of a shell, kick, rdvd restart ----------------------------------------
+shell_pid=$(pgrep -u "$M1" -f rdv-shell | head -1)
+kill -9 "$shell_pid"
+check "kill -9 of the master's shell ends its session within 1 s" \
+	wait_for 1 bash -c "! DBUS_SYSTEM_BUS_ADDRESS=$BUS $BUILD/rdvctl -c $D/rdvd.conf sessions | grep -q $M1"
+check "rdvctl kick logs a device out" rdvctl kick "$O2"
+check "the kicked device is offline" wait_for 2 bash -c "! DBUS_SYSTEM_BUS_ADDRESS=$BUS $BUILD/rdvctl -c $D/rdvd.conf devices | grep -q $O2"
+check "the kicked device's ssh session ended" wait_for 3 bash -c "! kill -0 ${DEV_SSH_PID[$O2]} 2>/dev/null"
+kill "$RDVD_PID"; wait "$RDVD_PID" 2>/dev/null
+check "rdvd stops cleanly on SIGTERM and removes its nftables table" \
+	bash -c "! ip netns exec $NS_RDV nft list table inet rdvd >/dev/null 2>&1"
+check "the shells of its devices log out when rdvd stops" \
+	wait_for 3 bash -c "! pgrep -u $O1 -f rdv-shell >/dev/null"
+
+# --- the log file -------------------------------------------------------------------
+log=$D/rdvd.log
+check "log: device online lines" grep -q "device $O1: online as onsite" "$log"
+check "log: device offline lines with hostname, LAN and uplink" \
+	grep -q "device $O1: offline after [0-9]*s (hostname 'plc-gw-1', LAN 10.1.2.11/24, uplink lan)" "$log"
+check "log: session opened and established lines" \
+	bash -c "grep -q 'session 0: opened, master $M1, onsite $O1' $log && grep -q 'session 0: established' $log"
+check "log: refusals with their cause" grep -q "device $M3: connect to $O1 refused: not in its access list" "$log"
+check "log: rdvd stop" grep -q "stopped" "$log"
+finish
