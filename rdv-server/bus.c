@@ -517,6 +517,34 @@ static const char introspection[] =
 	" </interface>\n"
 	"</node>\n";
 
+static DBusMessage *wrong_role(DBusMessage *m, const struct method *me)
+{
+	return dbus_reply_errno(m, -EOPNOTSUPP, "%s is for %s devices only", me->name,
+			       me->need == NEED_MASTER ? "master" : "onsite");
+}
+
+/* Says which is wrong first: the caller's role (from its account), or that it must register. */
+static DBusMessage *unregistered_caller(struct rdvd *d, DBusMessage *m, const struct method *me)
+{
+	DBusError err;
+	unsigned long uid;
+	enum role role;
+	char name[32], why[160];
+
+	dbus_error_init(&err);
+	uid = dbus_bus_get_unix_user(d->bus, dbus_message_get_sender(m), &err);
+	if (dbus_error_is_set(&err)) {
+		dbus_error_free(&err);
+		return dbus_reply_errno(m, -EPERM, "cannot tell who you are");
+	}
+	if (role_of_uid(&d->conf, (uid_t)uid, name, sizeof(name), &role, why, sizeof(why)) < 0)
+		return dbus_reply_errno(m, -EPERM, "%s", why);
+	if ((me->need == NEED_MASTER && role != ROLE_MASTER) ||
+	    (me->need == NEED_ONSITE && role != ROLE_ONSITE))
+		return wrong_role(m, me);
+	return dbus_reply_errno(m, -ENOTCONN, "not registered: call Register first");
+}
+
 static DBusMessage *check_caller(struct rdvd *d, DBusMessage *m, const struct method *me,
 				 struct device **devp)
 {
@@ -540,11 +568,10 @@ static DBusMessage *check_caller(struct rdvd *d, DBusMessage *m, const struct me
 	}
 	dev = device_by_bus_name(d, sender);
 	if (!dev)
-		return dbus_reply_errno(m, -ENOTCONN, "not registered: call Register first");
+		return unregistered_caller(d, m, me);
 	if ((me->need == NEED_MASTER && dev->role != ROLE_MASTER) ||
 	    (me->need == NEED_ONSITE && dev->role != ROLE_ONSITE))
-		return dbus_reply_errno(m, -EOPNOTSUPP, "%s is for %s devices only", me->name,
-				       me->need == NEED_MASTER ? "master" : "onsite");
+		return wrong_role(m, me);
 	*devp = dev;
 	return NULL;
 }
