@@ -312,6 +312,18 @@ static void check_consistency(struct rdv_conf *c, struct errbuf *e)
 			c->onsite_group);
 }
 
+static int conf_finish(config_t *cfg, struct rdv_conf *c, struct errbuf *e)
+{
+	load_group(config_root_setting(cfg), NULL, c, e);
+	check_consistency(c, e);
+	config_destroy(cfg);
+	if (e->count) {
+		conf_release(c);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int conf_load(const char *path, struct rdv_conf *c, char *err, size_t errlen)
 {
 	struct errbuf e = { err, errlen, 0, 0 };
@@ -329,14 +341,23 @@ int conf_load(const char *path, struct rdv_conf *c, char *err, size_t errlen)
 		config_destroy(&cfg);
 		return -EINVAL;
 	}
-	load_group(config_root_setting(&cfg), NULL, c, &e);
-	check_consistency(c, &e);
-	config_destroy(&cfg);
-	if (e.count) {
-		conf_release(c);
+	return conf_finish(&cfg, c, &e);
+}
+
+int conf_parse_string(const char *text, struct rdv_conf *c, char *err, size_t errlen)
+{
+	struct errbuf e = { err, errlen, 0, 0 };
+	config_t cfg;
+
+	err[0] = '\0';
+	conf_defaults(c);
+	config_init(&cfg);
+	if (!config_read_string(&cfg, text)) {
+		add_err(&e, NULL, "line %d: %s", config_error_line(&cfg), config_error_text(&cfg));
+		config_destroy(&cfg);
 		return -EINVAL;
 	}
-	return 0;
+	return conf_finish(&cfg, c, &e);
 }
 
 void conf_release(struct rdv_conf *c)

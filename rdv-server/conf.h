@@ -47,4 +47,5 @@ struct rdv_conf {
 void conf_defaults(struct rdv_conf *conf);
 /* Reads and validates; on error returns -EINVAL and errors (one per line) in err. */
 int conf_load(const char *path, struct rdv_conf *conf, char *err, size_t errlen);
+int conf_parse_string(const char *text, struct rdv_conf *conf, char *err, size_t errlen);
 void conf_release(struct rdv_conf *conf);

@@ -138,7 +138,7 @@ check_not "master 1 cannot reach onsite 2's tunnel" ping_onsite "$M1" "$O2"
 rdv_end_2=$(param "${DEV_PARAMS[$M2]}" rdv_server_ip_address)
 ip -n "${DEV_NS[$M1]}" route replace "$rdv_end_2/32" dev tun0
 check_not "master 1 cannot reach the RDV end of pair 2's tunnel" \
-	ip netns exec "${DEV_NS[$M1]}" ping -c 1 -W 1 -q "$rdv_end_2"
+	ip netns exec "${DEV_NS[$M1]}" ping -c 1 -W 1 -q "$rdv_end_2" >/dev/null
 check "rdvctl sessions lists both" test "$(rdvctl sessions | grep -c established)" -eq 2
 
 # the onsite drops its tunnel: the session ends, the other pair is untouched
@@ -166,10 +166,12 @@ check_not "local forwarding to sshd's port is refused" \
 	ip netns exec "${DEV_NS[$O2]}" timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6022; head -c 7 <&3 | grep -q SSH-2.0'
 other_port=$(id -u "$O1") # port_base = uid_base here
 dev_ssh "$O2" -S "$D/dev/$O2/ctl" -O forward -L "127.0.0.1:6023:127.0.0.1:$other_port" x 2>/dev/null
-check "the refusal is the server's (administratively prohibited) in sshd's log" \
-	wait_for 5 grep -q "refused local port forward\|open failed\|administratively prohibited\|not permitted" "$D/sshd.log" "$D/dev/$O2/err"
+ip netns exec "${DEV_NS[$O2]}" timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6023; cat <&3 >/dev/null'
+rc=$?
+check "local forwarding to another device's vtund port is refused by the server" \
+	test "$rc" -ne 124 -a "$(grep -c 'administratively prohibited' "$D/dev/$O2/err")" -ge 2
 check_not "remote forwarding is refused" \
-	dev_ssh "$O2" -S "$D/dev/$O2/ctl" -O forward -R 127.0.0.1:6024:127.0.0.1:22 x
+	dev_ssh "$O2" -S "$D/dev/$O2/ctl" -O forward -R 127.0.0.1:6024:127.0.0.1:22 x 2>/dev/null
 # D-Bus: identity is the caller's uid, the role its group, nothing else
 as_dev() { local u=$1; shift; ip netns exec "$NS_RDV" setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$@" 2>&1; }
 call() { local u=$1 m=$2; shift 2; as_dev "$u" dbus-send --system --print-reply --dest=org.rdvkit.Broker /org/rdvkit/Broker "org.rdvkit.Broker1.$m" "$@"; }
@@ -186,7 +188,7 @@ shell_pid=$(pgrep -u "$M1" -f rdv-shell | head -1)
 kill -9 "$shell_pid"
 check "kill -9 of the master's shell ends its session within 1 s" \
 	wait_for 1 bash -c "! DBUS_SYSTEM_BUS_ADDRESS=$BUS $BUILD/rdvctl -c $D/rdvd.conf sessions | grep -q $M1"
-check "rdvctl kick logs a device out" rdvctl kick "$O2"
+check "rdvctl kick logs a device out" rdvctl kick "$O2" >/dev/null
 check "the kicked device is offline" wait_for 2 bash -c "! DBUS_SYSTEM_BUS_ADDRESS=$BUS $BUILD/rdvctl -c $D/rdvd.conf devices | grep -q $O2"
 check "the kicked device's ssh session ended" wait_for 3 bash -c "! kill -0 ${DEV_SSH_PID[$O2]} 2>/dev/null"
 kill "$RDVD_PID"; wait "$RDVD_PID" 2>/dev/null

@@ -92,7 +92,7 @@ rdv_setup() {
 	  <include>$REPO/systemd/org.rdvkit.Broker.conf</include>
 	</busconfig>
 	CONF
-	rdv_bg dbus-daemon --nofork --nopidfile --config-file="$D/bus.conf"
+	rdv_bg dbus-daemon --nofork --nopidfile --config-file="$D/bus.conf" 2>>"$D/dbus.log"
 	wait_for 5 test -S "$D/bus" || return 1
 	rdv_bg /usr/sbin/sshd -D -e -f "$D/sshd_config" 2>>"$D/sshd.log"
 	rdv_bg stunnel4 "$D/stunnel.conf" >>"$D/stunnel.log" 2>&1
@@ -119,7 +119,7 @@ rdvd_start() {
 	ip netns exec "$NS_RDV" env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$BUILD/rdvd" -c "$D/rdvd.conf" &
 	RDVD_PID=$!
 	at_exit kill $RDVD_PID
-	wait_for 10 grep -q "ready" "$D/rdvd.log" || return 1
+	wait_for 10 grep -qs "ready" "$D/rdvd.log" || return 1
 }
 
 rdvctl() {

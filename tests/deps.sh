@@ -1,0 +1,23 @@
+#!/bin/bash
+# Installs, from Debian's archive, what building and testing need and is
+# missing. Safe to run again: installs nothing when everything is there.
+set -eu
+PKGS=(
+	gcc make pkg-config clang libclang-rt-14-dev
+	libdbus-1-dev libnl-3-dev libnl-route-3-dev libconfig-dev libnftables-dev libsystemd-dev
+	dbus-daemon dbus-bin nftables iproute2 iputils-ping procps util-linux passwd
+	vtun stunnel4 openssh-server openssh-client openssl
+)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages: ${missing[*]}; run as root to install them" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

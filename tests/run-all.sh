@@ -1,0 +1,81 @@
+#!/bin/bash
+# make check: installs what it needs, builds, runs every test (unit tests
+# under ASan/UBSan, fuzz smoke runs, end-to-end tests in namespaces) and ends
+# with one line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+REPO=$PWD
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+export LSAN_OPTIONS="suppressions=$REPO/tests/lsan.supp"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+pass=0 fail=0
+
+step() { echo; echo "=== $*"; }
+# adds a test program's "N passed, N failed" line to the totals
+tally() {
+	local out=$1 line
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -1)
+	if [ -z "$line" ]; then
+		echo "not ok - $2 printed no summary"
+		fail=$((fail + 1))
+		return
+	fi
+	pass=$((pass + $(cut -d' ' -f1 <<<"$line")))
+	fail=$((fail + $(cut -d' ' -f3 <<<"$line")))
+}
+# one result for a step that either works or does not
+one() {
+	if [ "$1" -eq 0 ]; then pass=$((pass + 1)); echo "ok - $2"; else fail=$((fail + 1)); echo "not ok - $2"; fi
+}
+
+step "dependencies"
+tests/deps.sh
+one $? "build and test dependencies present"
+
+step "build (-Werror)"
+make -j"$(nproc)" WERROR=1
+one $? "make"
+make -j"$(nproc)" BUILD=build/asan SAN=1 WERROR=1 unit-tests all >/dev/null
+one $? "make with ASan/UBSan"
+
+step "unit tests (ASan/UBSan)"
+for t in build/asan/test-*; do
+	[ -x "$t" ] || continue
+	(cd "$REPO" && "$t") >"build/$(basename "$t").log" 2>&1
+	rc=$?
+	tally "build/$(basename "$t").log" "$t"
+	grep -E '^FAIL|ERROR|runtime error' "build/$(basename "$t").log"
+	[ $rc -eq 0 ] || { grep -q "failed" "build/$(basename "$t").log" || one 1 "$t exited $rc"; }
+	tail -1 "build/$(basename "$t").log" | sed "s|^|$(basename "$t"): |"
+done
+
+step "fuzz smoke (${FUZZ_SECONDS}s each)"
+if make BUILD=build/fuzz fuzzers >/dev/null; then
+	for f in shell-parse conf; do
+		corpus=$(mktemp -d)
+		(cd build/fuzz && ./fuzz-$f -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 \
+			"$corpus" "$REPO/tests/fuzz/corpus-${f%%-*}") >"build/fuzz-$f.log" 2>&1
+		rc=$?
+		rm -rf "$corpus"
+		[ $rc -eq 0 ] || tail -30 "build/fuzz-$f.log"
+		one $rc "fuzz-$f ran ${FUZZ_SECONDS}s with no crash, leak or UB"
+	done
+else
+	one 1 "fuzzers build"
+fi
+
+step "end to end (network namespaces)"
+for t in tests/e2e/test-*.sh; do
+	echo "--- $t"
+	REPO=$REPO BUILD=$REPO/build timeout 1200 "$t" >"build/$(basename "$t" .sh).log" 2>&1
+	rc=$?
+	grep -E '^(ok|not ok)' "build/$(basename "$t" .sh).log"
+	tally "build/$(basename "$t" .sh).log" "$t"
+	[ $rc -eq 0 ] || { grep -q "^not ok" "build/$(basename "$t" .sh).log" || one 1 "$t exited $rc"; }
+done
+leftover=$(ip netns list 2>/dev/null | grep -c . || true)
+one "$leftover" "no network namespace left behind"
+
+echo
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
