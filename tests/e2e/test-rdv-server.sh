@@ -37,12 +37,14 @@ done
 check "get_role answers onsite" test "$(dev_cmd "$O1" get_role)" = onsite
 check "get_role answers master" test "$(dev_cmd "$M1" get_role)" = master
 check "get_tunnel_mode answers L3" test "$(dev_cmd "$O1" get_tunnel_mode)" = L3
-for o in $O1 $O2; do
-	dev_cmd "$o" "set_tunnelling_dev_lan_ip_address 10.1.2.$((${o: -1} + 10))/24" >/dev/null
-	dev_cmd "$o" "set_tunnelling_dev_dns_server_list 10.1.2.53 10.1.2.54" >/dev/null
-	dev_cmd "$o" "set_tunnelling_dev_hostname 'plc-gw-${o: -1}'" >/dev/null
-	dev_cmd "$o" "set_tunnelling_dev_uplink_type lan" >/dev/null
-done
+announce() { # what an onsite device says after each login
+	dev_cmd "$1" "set_tunnelling_dev_lan_ip_address 10.1.2.$((${1: -1} + 10))/24" >/dev/null
+	dev_cmd "$1" "set_tunnelling_dev_dns_server_list 10.1.2.53 10.1.2.54" >/dev/null
+	dev_cmd "$1" "set_tunnelling_dev_hostname 'plc-gw-${1: -1}'" >/dev/null
+	dev_cmd "$1" "set_tunnelling_dev_uplink_type lan" >/dev/null
+}
+announce "$O1"
+announce "$O2"
 check "a bad LAN address is refused with the value named" \
 	bash -c "! grep -q . '$D/dev/$O1/err' || true"
 dev_cmd "$O1" "set_tunnelling_dev_lan_ip_address 10.1.2.300/24" >/dev/null
@@ -110,7 +112,7 @@ vtund_pids=$(cat "$D"/run/vtund-*.pid 2>/dev/null)
 net_m1=$(param "${DEV_PARAMS[$M1]}" tunnel_ip_network)
 dev_logout "$M1"
 gone() {
-	for p in $vtund_pids; do kill -0 "$p" 2>/dev/null && return 1; pgrep -g "$p" >/dev/null && return 1; done
+	for p in $vtund_pids; do alive "$p" && return 1; pgrep -g "$p" >/dev/null && return 1; done
 	! ip -n "$NS_RDV" rule | grep -q "lookup 7000[01]" &&
 	test -z "$(ip -n "$NS_RDV" route show table 70000)" &&
 	test -z "$(ip -n "$NS_RDV" route show table 70001)" &&
@@ -182,6 +184,40 @@ check "a device cannot call the admin interface" \
 	grep -q "AccessDenied" <<<"$(as_dev "$X" dbus-send --system --print-reply --dest=org.rdvkit.Broker /org/rdvkit/Broker org.rdvkit.Admin1.Kick string:"$O1")"
 check "device $X registering does not take over $O1" grep -q '"onsite"' <<<"$(call "$X" Register)"
 check "$O1 is still the one online under its name, in session" grep -q "$O1 .*busy" <<<"$(rdvctl devices)"
+
+# --- a vtund dies; rdvd crashes -------------------------------------------------------
+dev_vtun_down "$M1"; dev_vtun_down "$O1"
+dev_cmd "$M1" drop_vtun >/dev/null
+check "drop_vtun ends the session" wait_for 2 bash -c "! DBUS_SYSTEM_BUS_ADDRESS=$BUS $BUILD/rdvctl -c $D/rdvd.conf sessions | grep -q $M1"
+check "session again for the vtund test" session_up "$M1" "$O1"
+kill -9 "$(cat "$D"/run/vtund-rdv0o.pid)"
+check "kill -9 of the onsite side's vtund server ends the session within 1 s" \
+	wait_for 1 bash -c "! DBUS_SYSTEM_BUS_ADDRESS=$BUS $BUILD/rdvctl -c $D/rdvd.conf sessions | grep -q $M1"
+check "the reason names the vtund" grep -q "onsite $O1, .*reason: .*onsite" "$D/rdvd.log"
+dev_vtun_down "$M1"; dev_vtun_down "$O1"
+check "session again for the crash test" session_up "$M1" "$O1"
+crash_pids=$(cat "$D"/run/vtund-*.pid)
+kill -9 "$RDVD_PID"; wait "$RDVD_PID" 2>/dev/null
+check "after an rdvd crash its vtunds, tuns and rules are still there (the test means something)" \
+	bash -c "ip -n $NS_RDV link show rdv0m >/dev/null && ip -n $NS_RDV rule | grep -q 'lookup 70000'"
+rdvd_start
+leftover() {
+	for p in $crash_pids; do alive "$p" && return 0; done
+	ip -n "$NS_RDV" link show rdv0m >/dev/null 2>&1 || ip -n "$NS_RDV" link show rdv0o >/dev/null 2>&1 ||
+	ip -n "$NS_RDV" rule | grep -q "lookup 7000[01]" ||
+	test -n "$(ip -n "$NS_RDV" route show table 70000)"
+}
+check_not "a restarted rdvd removes the vtunds, tunnels, rules and routes of its crashed predecessor" leftover
+check "the restart is logged with what it removed" grep -q "left by a previous rdvd" "$D/rdvd.log"
+dev_vtun_down "$M1"; dev_vtun_down "$O1"
+dev_logout "$M1"; dev_logout "$O1"
+check "$M1 logs in after the restart" dev_login "$M1"
+check "$O1 logs in after the restart" dev_login "$O1"
+announce "$O1"
+dev_logout "$O2"
+check "$O2 logs in after the restart" dev_login "$O2"
+check "a session works after the restart" session_up "$M1" "$O1"
+check "ping crosses it" ping_onsite "$M1" "$O1"
 
 # --- kill -9 of a shell, kick, rdvd restart ----------------------------------------
 shell_pid=$(pgrep -u "$M1" -f rdv-shell | head -1)

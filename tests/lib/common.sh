@@ -64,6 +64,11 @@ del_ns() {
 	return 0
 }
 
+# alive PID: a running process (a zombie waiting for its reaper is gone)
+alive() {
+	[ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
+}
+
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
 		echo "not ok - $T_NAME must run as root (network namespaces, accounts)"

@@ -114,12 +114,15 @@ rdv_bg() {
 	at_exit kill $!
 }
 
+rdvd_started() { local n; n=$(grep -cs ': ready$' "$D/rdvd.log"); [ "${n:-0}" -gt "$1" ]; }
+
 rdvd_start() {
-	: >"$D/rdvd.log.mark"
+	local before
+	before=$(grep -cs ': ready$' "$D/rdvd.log")
 	ip netns exec "$NS_RDV" env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$BUILD/rdvd" -c "$D/rdvd.conf" &
 	RDVD_PID=$!
 	at_exit kill $RDVD_PID
-	wait_for 10 grep -qs "ready" "$D/rdvd.log" || return 1
+	wait_for 10 rdvd_started "${before:-0}" || return 1
 }
 
 rdvctl() {
