@@ -364,10 +364,45 @@ void glue_fini(struct rdvd *d)
 
 int glue_event_fd(struct rdvd *d) { return nl_socket_get_fd(d->nl_events); }
 
+/* After lost notifications, asks the kernel for the state of every tunnel. */
+static void resync_links(struct rdvd *d)
+{
+	unsigned n = 0, i = 0;
+	int *idx;
+
+	for (struct session *s = d->sessions; s; s = s->next)
+		n += 2;
+	idx = calloc(n + 1, sizeof(*idx));
+	if (!idx)
+		return;
+	/* copied first: an event may end a session and free it */
+	for (struct session *s = d->sessions; s; s = s->next)
+		for (int k = 0; k < 2; k++)
+			idx[i++] = s->side[k].ifindex;
+	for (i = 0; i < n; i++) {
+		struct rtnl_link *link;
+		if (idx[i] <= 0)
+			continue;
+		if (rtnl_link_get_kernel(d->nl, idx[i], NULL, &link) < 0) {
+			session_link_event(d, idx[i], 0, true, UINT64_MAX);
+			continue;
+		}
+		session_link_event(d, idx[i], rtnl_link_get_flags(link), false,
+				   rtnl_link_get_stat(link, RTNL_LINK_RX_BYTES));
+		rtnl_link_put(link);
+	}
+	free(idx);
+}
+
 void glue_process_events(struct rdvd *d)
 {
 	int r = nl_recvmsgs_default(d->nl_events);
 
-	if (r < 0 && r != -NLE_AGAIN)
+	if (r == -NLE_NOMEM) {
+		/* the socket overflowed (ENOBUFS): events were lost */
+		log_warn("link events lost, checking every tunnel");
+		resync_links(d);
+	} else if (r < 0 && r != -NLE_AGAIN) {
 		log_warn("link events: %s", nl_geterror(r));
+	}
 }

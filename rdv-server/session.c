@@ -127,7 +127,8 @@ void session_link_event(struct rdvd *d, int ifindex, unsigned flags, bool gone, 
 
 			if (side->ifindex != ifindex)
 				continue;
-			side->rx_bytes = rx_bytes;
+			if (rx_bytes != UINT64_MAX) /* unknown when the link is already gone */
+				side->rx_bytes = rx_bytes;
 			if (gone || (side->link_up && !carrier)) {
 				if (gone)
 					side->has_tun = false;

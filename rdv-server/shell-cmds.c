@@ -180,66 +180,70 @@ void shell_print_help(const struct shell *sh)
 			       shell_cmds[i].usage, shell_cmds[i].help);
 }
 
-void shell_run(struct shell *sh, const struct shell_cmd *cmd)
-{
-	char ipbuf[SHELL_MAX_DNS][16], *ips[SHELL_MAX_DNS];
+enum rpc_arg { ARG_NONE, ARG_TEXT, ARG_CIDR, ARG_IPS };
 
-	switch (cmd->id) {
-	case C_GET_ROLE:
-		printf("%s\n", sh->role == R_ONSITE ? "onsite" : "master");
+/* Commands answered by rdvd: which method, what it is sent, how it is printed. */
+static const struct rpc {
+	enum cmd_id id;
+	const char *method;
+	enum rpc_arg arg;
+	print_fn print;
+} rpcs[] = {
+	{ C_GET_TUNNEL_MODE, "GetTunnelMode", ARG_NONE, print_string },
+	{ C_SET_LAN, "SetLanAddress", ARG_CIDR, NULL },
+	{ C_SET_DNS, "SetDnsServers", ARG_IPS, NULL },
+	{ C_SET_HOSTNAME, "SetHostname", ARG_TEXT, NULL },
+	{ C_SET_UPLINK, "SetUplinkType", ARG_TEXT, NULL },
+	{ C_SET_TUNNEL_MODE, "SetTunnelMode", ARG_TEXT, NULL },
+	{ C_GET_VTUN, "GetVtunParameters", ARG_NONE, print_vtun },
+	{ C_DROP_VTUN, "DropVtun", ARG_NONE, NULL },
+	{ C_WAIT_MASTER, "WaitMaster", ARG_NONE, print_ready },
+	{ C_SHOW_ONSITE, "ListOnsite", ARG_NONE, print_ids },
+	{ C_SHOW_ONSITE_DETAILS, "ListOnsite", ARG_NONE, print_details },
+	{ C_CONNECT, "Connect", ARG_TEXT, NULL },
+	{ C_SHOW_REMOTE_IP, "GetRemoteConfig", ARG_NONE, print_lan },
+	{ C_SHOW_REMOTE_DNS, "GetRemoteConfig", ARG_NONE, print_dns },
+	{ C_SHOW_REMOTE_HOSTNAME, "GetRemoteConfig", ARG_NONE, print_host },
+};
+
+static void run_rpc(struct shell *sh, const struct shell_cmd *cmd, const struct rpc *rpc)
+{
+	char ipbuf[SHELL_MAX_DNS][16], *ips[SHELL_MAX_DNS], cidr[20];
+	int timeout = cmd->id == C_WAIT_MASTER ? (int)sh->wait_timeout_ms : CALL_TIMEOUT_MS;
+
+	switch (rpc->arg) {
+	case ARG_NONE:
+		call(sh, cmd, rpc->method, NULL, NULL, 0, rpc->print, timeout);
 		break;
-	case C_GET_TUNNEL_MODE:
-		call(sh, cmd, "GetTunnelMode", NULL, NULL, 0, print_string, CALL_TIMEOUT_MS);
-		return;
-	case C_SET_LAN: {
-		char cidr[20];
+	case ARG_TEXT:
+		call(sh, cmd, rpc->method, cmd->text, NULL, 0, rpc->print, timeout);
+		break;
+	case ARG_CIDR:
 		cidr4_format(&cmd->cidr, cidr, sizeof(cidr));
-		call(sh, cmd, "SetLanAddress", cidr, NULL, 0, NULL, CALL_TIMEOUT_MS);
-		return;
-	}
-	case C_SET_DNS:
+		call(sh, cmd, rpc->method, cidr, NULL, 0, rpc->print, timeout);
+		break;
+	case ARG_IPS:
 		for (unsigned i = 0; i < cmd->n_ip; i++) {
 			ip4_format(cmd->ip[i], ipbuf[i], sizeof(ipbuf[i]));
 			ips[i] = ipbuf[i];
 		}
-		call(sh, cmd, "SetDnsServers", NULL, ips, (int)cmd->n_ip, NULL, CALL_TIMEOUT_MS);
-		return;
-	case C_SET_HOSTNAME:
-		call(sh, cmd, "SetHostname", cmd->text, NULL, 0, NULL, CALL_TIMEOUT_MS);
-		return;
-	case C_SET_UPLINK:
-		call(sh, cmd, "SetUplinkType", cmd->text, NULL, 0, NULL, CALL_TIMEOUT_MS);
-		return;
-	case C_SET_TUNNEL_MODE:
-		call(sh, cmd, "SetTunnelMode", cmd->text, NULL, 0, NULL, CALL_TIMEOUT_MS);
-		return;
-	case C_GET_VTUN:
-		call(sh, cmd, "GetVtunParameters", NULL, NULL, 0, print_vtun, CALL_TIMEOUT_MS);
-		return;
-	case C_DROP_VTUN:
-		call(sh, cmd, "DropVtun", NULL, NULL, 0, NULL, CALL_TIMEOUT_MS);
-		return;
-	case C_WAIT_MASTER:
-		call(sh, cmd, "WaitMaster", NULL, NULL, 0, print_ready, (int)sh->wait_timeout_ms);
-		return;
-	case C_SHOW_ONSITE:
-		call(sh, cmd, "ListOnsite", NULL, NULL, 0, print_ids, CALL_TIMEOUT_MS);
-		return;
-	case C_SHOW_ONSITE_DETAILS:
-		call(sh, cmd, "ListOnsite", NULL, NULL, 0, print_details, CALL_TIMEOUT_MS);
-		return;
-	case C_CONNECT:
-		call(sh, cmd, "Connect", cmd->text, NULL, 0, NULL, CALL_TIMEOUT_MS);
-		return;
-	case C_SHOW_REMOTE_IP:
-		call(sh, cmd, "GetRemoteConfig", NULL, NULL, 0, print_lan, CALL_TIMEOUT_MS);
-		return;
-	case C_SHOW_REMOTE_DNS:
-		call(sh, cmd, "GetRemoteConfig", NULL, NULL, 0, print_dns, CALL_TIMEOUT_MS);
-		return;
-	case C_SHOW_REMOTE_HOSTNAME:
-		call(sh, cmd, "GetRemoteConfig", NULL, NULL, 0, print_host, CALL_TIMEOUT_MS);
-		return;
+		call(sh, cmd, rpc->method, NULL, ips, (int)cmd->n_ip, rpc->print, timeout);
+		break;
+	}
+}
+
+void shell_run(struct shell *sh, const struct shell_cmd *cmd)
+{
+	for (size_t i = 0; i < sizeof(rpcs) / sizeof(rpcs[0]); i++) {
+		if (rpcs[i].id == cmd->id) {
+			run_rpc(sh, cmd, &rpcs[i]);
+			return;
+		}
+	}
+	switch (cmd->id) {
+	case C_GET_ROLE:
+		printf("%s\n", sh->role == R_ONSITE ? "onsite" : "master");
+		break;
 	case C_ECHO:
 		printf("%s\n", cmd->text);
 		break;
@@ -253,7 +257,7 @@ void shell_run(struct shell *sh, const struct shell_cmd *cmd)
 	case C_LOGOUT:
 		sh->quitting = true;
 		break;
-	case C_EMPTY:
+	default:
 		break;
 	}
 	shell_done(sh);
