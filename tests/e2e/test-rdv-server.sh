@@ -111,13 +111,22 @@ check "a second master gets a clear refusal (not in its list)" grep -q "not allo
 vtund_pids=$(cat "$D"/run/vtund-*.pid 2>/dev/null)
 net_m1=$(param "${DEV_PARAMS[$M1]}" tunnel_ip_network)
 dev_logout "$M1"
+# gone: nothing of session 0 is left on the RDV server (says what is, if something is)
 gone() {
-	for p in $vtund_pids; do alive "$p" && return 1; pgrep -g "$p" >/dev/null && return 1; done
-	! ip -n "$NS_RDV" rule | grep -q "lookup 7000[01]" &&
-	test -z "$(ip -n "$NS_RDV" route show table 70000)" &&
-	test -z "$(ip -n "$NS_RDV" route show table 70001)" &&
-	! ip netns exec "$NS_RDV" nft list set inet rdvd pairs | grep -q rdv0 &&
-	! ip netns exec "$NS_RDV" nft list set inet rdvd nat_out | grep -q rdv0
+	local p why=
+	for p in $vtund_pids; do
+		alive "$p" && why+=" vtund $p;"
+		for c in $(pgrep -g "$p"); do alive "$c" && why+=" vtund child $c;"; done
+	done
+	ip -n "$NS_RDV" rule | grep -q "lookup 7000[01]" && why+=" rule;"
+	[ -n "$(ip -n "$NS_RDV" route show table 70000)$(ip -n "$NS_RDV" route show table 70001)" ] && why+=" route;"
+	ip netns exec "$NS_RDV" nft list set inet rdvd pairs 2>/dev/null | grep -q rdv0 && why+=" nft pair;"
+	ip netns exec "$NS_RDV" nft list set inet rdvd nat_out 2>/dev/null | grep -q rdv0 && why+=" nft nat;"
+	ip -n "$NS_RDV" link show rdv0m >/dev/null 2>&1 && why+=" tun rdv0m;"
+	ip -n "$NS_RDV" link show rdv0o >/dev/null 2>&1 && why+=" tun rdv0o;"
+	[ -z "$why" ] && return 0
+	echo "left:$why" >&2
+	return 1
 }
 check "within 2 s of the master's logout no vtund, rule, route or nft entry of the session remains" \
 	wait_for 2 gone
@@ -227,11 +236,34 @@ check "kill -9 of the master's shell ends its session within 1 s" \
 check "rdvctl kick logs a device out" rdvctl kick "$O2" >/dev/null
 check "the kicked device is offline" wait_for 2 bash -c "! DBUS_SYSTEM_BUS_ADDRESS=$BUS $BUILD/rdvctl -c $D/rdvd.conf devices | grep -q $O2"
 check "the kicked device's ssh session ended" wait_for 3 bash -c "! kill -0 ${DEV_SSH_PID[$O2]} 2>/dev/null"
+dev_vtun_down "$M1"; dev_vtun_down "$O1"
+check "$M1 logs in again" dev_login "$M1"
+check "a session is up when rdvd gets SIGTERM" session_up "$M1" "$O1"
+vtund_pids=$(cat "$D"/run/vtund-*.pid)
 kill "$RDVD_PID"; wait "$RDVD_PID" 2>/dev/null
-check "rdvd stops cleanly on SIGTERM and removes its nftables table" \
-	bash -c "! ip netns exec $NS_RDV nft list table inet rdvd >/dev/null 2>&1"
+stopped_clean() { gone && ! ip netns exec "$NS_RDV" nft list table inet rdvd >/dev/null 2>&1; }
+check "rdvd stops cleanly on SIGTERM: session torn down, its nftables table removed" stopped_clean
+check "the session end names the stop" grep -q "reason: rdvd stopping" "$D/rdvd.log"
 check "the shells of its devices log out when rdvd stops" \
 	wait_for 3 bash -c "! pgrep -u $O1 -f rdv-shell >/dev/null"
+
+# --- configuration errors; an exhausted pool ---------------------------------------------
+printf 'tunnel = {\n  pool = "10.99.0.0/33";\n};\nbogus = 1;\n' >"$D/bad.conf"
+out=$("$BUILD/rdvd" --check-config -c "$D/bad.conf" 2>&1)
+check "rdvd --check-config names each bad key with its line" \
+	bash -c "grep -q 'line 2:.*10.99.0.0/33' <<<\"\$1\" && grep -q \"line 4: unknown key 'bogus'\" <<<\"\$1\"" _ "$out"
+check "rdvd --check-config accepts the test configuration" "$BUILD/rdvd" --check-config -c "$D/rdvd.conf" >/dev/null
+sed -i 's#^tunnel = {#tunnel = { pool = "10.99.0.0/30";#' "$D/rdvd.conf"
+rdvd_start
+dev_vtun_down "$M1"; dev_vtun_down "$O1"
+dev_login "$M1"; dev_login "$O1"
+dev_cmd "$M1" "connect_to_onsite_dev $O1" >/dev/null
+check "an exhausted tunnel pool is a clear error to the device" \
+	grep -q "no tunnel addresses left on the RDV server" "$D/dev/$M1/err"
+check "rdvd lives on after the refusal" kill -0 "$RDVD_PID"
+check "and logs it" grep -q "tunnel address pool exhausted" "$D/rdvd.log"
+check "nothing of the refused session remains" bash -c "! ip -n $NS_RDV link show rdv0m >/dev/null 2>&1"
+check "the devices stay free" grep -q "$O1 .*free" <<<"$(rdvctl devices)"
 
 # --- the log file -------------------------------------------------------------------
 log=$D/rdvd.log
