@@ -46,7 +46,8 @@ SHELL_SRC := rdv-server/rdv-shell.c rdv-server/shell-parse.c rdv-server/shell-cm
 RDVCTL_SRC := rdv-server/rdvctl.c rdv-server/rdvctl-account.c rdv-server/conf.c
 
 PROGS := $(BUILD)/rdvd $(BUILD)/rdv-shell $(BUILD)/rdvctl
-UNIT_TESTS := $(BUILD)/test-pool $(BUILD)/test-net $(BUILD)/test-shell-parse $(BUILD)/test-conf
+UNIT_TESTS := $(BUILD)/test-pool $(BUILD)/test-net $(BUILD)/test-shell-parse $(BUILD)/test-conf \
+	$(BUILD)/test-acl
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -79,6 +80,9 @@ $(BUILD)/test-net: $(call obj,tests/unit/test-net.c) $(BUILD)/libshared.a
 $(BUILD)/test-shell-parse: $(call obj,tests/unit/test-shell-parse.c rdv-server/shell-parse.c) $(BUILD)/libshared.a
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/test-conf: $(call obj,tests/unit/test-conf.c rdv-server/conf.c) $(BUILD)/libshared.a
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/test-acl: $(call obj,tests/unit/test-acl.c rdv-server/acl.c rdv-server/conf.c) $(BUILD)/libshared.a
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 unit-tests: $(UNIT_TESTS)
