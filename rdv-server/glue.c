@@ -4,42 +4,22 @@
  * other side's tunnel. Also watches links for tunnels coming and going.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/fib_rules.h>
-#include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
-#include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 #include "log.h"
+#include "nl.h"
 #include "rdvd.h"
 #include "util.h"
 
 enum { G_RULE_M = 1, G_RULE_O = 2, G_ROUTE_M = 4, G_ROUTE_O = 8 };
-
-/* The one place where libnl's error codes become errno values. */
-static int nl_errno(int nlerr)
-{
-	switch (-nlerr) {
-	case 0: return 0;
-	case NLE_EXIST: return -EEXIST;
-	case NLE_OBJ_NOTFOUND: return -ENOENT;
-	case NLE_NOMEM: return -ENOMEM;
-	case NLE_PERM: return -EPERM;
-	case NLE_BUSY: return -EBUSY;
-	case NLE_INVAL: return -EINVAL;
-	case NLE_NODEV: return -ENODEV;
-	default: return -EIO;
-	}
-}
 
 static unsigned side_table(const struct rdvd *d, const struct session *s, int i)
 {
@@ -153,75 +133,23 @@ void glue_del(struct rdvd *d, struct session *s)
 }
 
 /*
- * The RDV end of a tunnel is a persistent tun that rdvd makes, addresses
- * and brings up before vtund attaches to it: no packet can meet a tun that
- * is still down, and the carrier tells when vtund's link is there.
+ * The RDV end of a tunnel is a persistent tun that rdvd makes, addresses and
+ * brings up before vtund attaches to it: no packet can meet a tun that is
+ * still down, and the carrier tells when vtund's link is there.
  */
 int tun_create(struct rdvd *d, struct side *side)
 {
-	struct ifreq ifr = { 0 };
-	struct rtnl_addr *addr = NULL;
-	struct rtnl_link *link = NULL, *change = NULL;
-	struct nl_addr *local = NULL;
-	char cidr[20];
-	int fd, r;
+	int r = nl_tun_create(d->nl, side->ifname, side->net + 1, 30, &side->ifindex);
 
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-	memcpy(ifr.ifr_name, side->ifname, strlen(side->ifname) + 1);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) {
-		r = -errno;
-		close(fd);
-		log_err("cannot create tun %s: %s", side->ifname, strerror(-r));
-		return r;
-	}
-	close(fd);
-	side->has_tun = true;
-	snprintf(cidr, sizeof(cidr), "%u.%u.%u.%u/30", (side->net + 1) >> 24,
-		 ((side->net + 1) >> 16) & 255, ((side->net + 1) >> 8) & 255, (side->net + 1) & 255);
-	if ((r = rtnl_link_get_kernel(d->nl, 0, side->ifname, &link)) < 0)
-		goto out;
-	side->ifindex = rtnl_link_get_ifindex(link);
-	addr = rtnl_addr_alloc();
-	change = rtnl_link_alloc();
-	if (!addr || !change || nl_addr_parse(cidr, AF_INET, &local) < 0) {
-		r = -NLE_NOMEM;
-		goto out;
-	}
-	rtnl_addr_set_ifindex(addr, side->ifindex);
-	rtnl_addr_set_local(addr, local);
-	if ((r = rtnl_addr_add(d->nl, addr, 0)) < 0)
-		goto out;
-	rtnl_link_set_flags(change, IFF_UP);
-	r = rtnl_link_change(d->nl, link, change, 0);
-out:
-	if (r < 0)
-		log_err("cannot set up tun %s: %s", side->ifname, nl_geterror(r));
-	nl_addr_put(local);
-	rtnl_addr_put(addr);
-	rtnl_link_put(change);
-	rtnl_link_put(link);
-	return nl_errno(r);
+	side->has_tun = r == 0;
+	return r;
 }
 
 void tun_delete(struct rdvd *d, struct side *side)
 {
-	struct rtnl_link *link;
-	int r;
-
-	if (!side->has_tun)
-		return;
+	if (side->has_tun)
+		nl_link_delete(d->nl, side->ifname);
 	side->has_tun = false;
-	link = rtnl_link_alloc();
-	if (!link)
-		return;
-	rtnl_link_set_name(link, side->ifname);
-	r = rtnl_link_delete(d->nl, link);
-	if (r < 0 && r != -NLE_OBJ_NOTFOUND && r != -NLE_NODEV)
-		log_warn("cannot remove tun %s: %s", side->ifname, nl_geterror(r));
-	rtnl_link_put(link);
 }
 
 /* PREFIX<digits><m|o>: the name rdvd gives its tunnels */

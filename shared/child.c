@@ -126,10 +126,10 @@ static void on_exit_fd(int fd, short revents, void *data)
 	child_free(c);
 }
 
-int child_start(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
-		void *data, struct child **out)
+static int start(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
+		 void *data, struct child **out, int in_fd, int out_fd)
 {
-	struct spawn_opts opts = { .new_pgrp = true };
+	struct spawn_opts opts = { .new_pgrp = true, .in_fd = in_fd };
 	struct child *c = calloc(1, sizeof(*c));
 	int pipefd[2] = { -1, -1 };
 	int r;
@@ -140,7 +140,8 @@ int child_start(struct loop *loop, char *const argv[], const char *label, child_
 		r = -errno;
 		goto fail;
 	}
-	opts.out_fd = pipefd[1];
+	opts.out_fd = out_fd > 0 ? out_fd : pipefd[1];
+	opts.err_fd = pipefd[1];
 	c->loop = loop;
 	c->cb = cb;
 	c->data = data;
@@ -169,6 +170,40 @@ fail:
 		close(pipefd[0]);
 	free(c);
 	return r;
+}
+
+int child_start(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
+		void *data, struct child **out)
+{
+	return start(loop, argv, label, cb, data, out, -1, -1);
+}
+
+int child_start_io(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
+		   void *data, struct child **out, int *to_child, int *from_child)
+{
+	int in[2], outp[2], r;
+
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(outp, O_CLOEXEC) < 0) {
+		r = -errno;
+		close(in[0]);
+		close(in[1]);
+		return r;
+	}
+	r = start(loop, argv, label, cb, data, out, in[0], outp[1]);
+	close(in[0]);
+	close(outp[1]);
+	if (r < 0) {
+		close(in[1]);
+		close(outp[0]);
+		return r;
+	}
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	fcntl(outp[0], F_SETFL, O_NONBLOCK);
+	*to_child = in[1];
+	*from_child = outp[0];
+	return 0;
 }
 
 static void on_kill_timer(void *data)

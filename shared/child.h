@@ -16,6 +16,10 @@ int child_start(struct loop *loop, char *const argv[], const char *label, child_
 		void *data, struct child **out);
 /* Detaches the callback and terminates the child's process group. */
 void child_stop(struct child *c);
+/* Same, with pipes to the child's stdin and from its stdout (stderr is logged);
+ * the caller owns *to_child and *from_child (non-blocking, close-on-exec). */
+int child_start_io(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
+		   void *data, struct child **out, int *to_child, int *from_child);
 pid_t child_pid(const struct child *c);
 /* children started and not yet reaped (stopped ones included) */
 unsigned child_count(void);

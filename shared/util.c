@@ -117,15 +117,16 @@ int spawn(char *const argv[], const struct spawn_opts *opts, pid_t *pidp, int *p
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		int out = opts->out_fd >= 0 ? opts->out_fd : open("/dev/null", O_WRONLY);
-		int in = open("/dev/null", O_RDONLY);
+		int out = opts->out_fd > 0 ? opts->out_fd : open("/dev/null", O_WRONLY);
+		int err = opts->err_fd > 0 ? opts->err_fd : out;
+		int in = opts->in_fd > 0 ? opts->in_fd : open("/dev/null", O_RDONLY);
 		sigset_t all;
 
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		if (opts->new_pgrp)
 			setpgid(0, 0);
-		if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+		if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
 			_exit(127);
 		close_range(3, ~0u, 0);
 		execve(argv[0], argv, env);

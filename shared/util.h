@@ -16,9 +16,12 @@ bool hostname_valid(const char *name);
 int write_file_atomic(const char *path, const char *content, mode_t mode);
 int write_sysctl(const char *path, const char *value);
 
+/* fds for the child's stdin, stdout, stderr; 0 or -1: /dev/null (err: same as out) */
 struct spawn_opts {
 	bool new_pgrp;  /* so the whole tree can be signalled */
-	int out_fd;     /* stdout and stderr of the child; -1: /dev/null */
+	int in_fd;
+	int out_fd;
+	int err_fd;
 };
 /* fork+exec argv[0] (absolute path); returns pid and a pidfd for the loop */
 int spawn(char *const argv[], const struct spawn_opts *opts, pid_t *pid, int *pidfd);
