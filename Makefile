@@ -27,7 +27,7 @@ endif
 ifneq ($(SAN),)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Ishared -Irdv-server $(PKG_CFLAGS) \
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Ishared -Irdv-server -Ionsite-dev $(PKG_CFLAGS) \
 	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
@@ -38,14 +38,16 @@ Q := @
 endif
 
 SHARED_SRC := shared/log.c shared/net.c shared/loop.c shared/dbusloop.c shared/util.c \
-	shared/child.c shared/nl.c shared/confspec.c
+	shared/child.c shared/nl.c shared/confspec.c shared/rdvlink.c
 RDVD_SRC := rdv-server/rdvd.c rdv-server/conf.c rdv-server/pool.c rdv-server/registry.c \
 	rdv-server/acl.c rdv-server/session.c rdv-server/vtund.c rdv-server/glue.c \
 	rdv-server/nft.c rdv-server/bus.c
 SHELL_SRC := rdv-server/rdv-shell.c rdv-server/shell-parse.c rdv-server/shell-cmds.c
 RDVCTL_SRC := rdv-server/rdvctl.c rdv-server/rdvctl-account.c rdv-server/conf.c
 
-PROGS := $(BUILD)/rdvd $(BUILD)/rdv-shell $(BUILD)/rdvctl
+ONSITE_SRC := onsite-dev/onsitedev.c onsite-dev/onsite-conf.c
+
+PROGS := $(BUILD)/rdvd $(BUILD)/rdv-shell $(BUILD)/rdvctl $(BUILD)/onsitedev
 UNIT_TESTS := $(BUILD)/test-pool $(BUILD)/test-net $(BUILD)/test-shell-parse $(BUILD)/test-conf \
 	$(BUILD)/test-acl
 
@@ -70,6 +72,10 @@ $(BUILD)/rdv-shell: $(call obj,$(SHELL_SRC)) $(BUILD)/libshared.a
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/rdvctl: $(call obj,$(RDVCTL_SRC)) $(BUILD)/libshared.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/onsitedev: $(call obj,$(ONSITE_SRC)) $(BUILD)/libshared.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 

@@ -6,7 +6,7 @@ PKGS=(
 	gcc make pkg-config clang libclang-rt-14-dev
 	libdbus-1-dev libnl-3-dev libnl-route-3-dev libconfig-dev libnftables-dev libsystemd-dev
 	dbus-daemon dbus-bin nftables iproute2 iputils-ping procps util-linux passwd
-	vtun stunnel4 openssh-server openssh-client openssl busybox dnsmasq-base
+	vtun stunnel4 openssh-server openssh-client openssl busybox dnsmasq-base curl
 )
 missing=()
 for p in "${PKGS[@]}"; do

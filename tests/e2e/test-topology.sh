@@ -37,7 +37,7 @@ check_not "the onsite cannot ping out" q x onsite1 ping -c 1 -W 1 198.18.0.10
 check_not "the RDV server cannot reach into the customer LAN" q x rdv ping -c 1 -W 1 10.1.0.10
 check "the master reaches the RDV server on any port (support office NAT)" reach master1 198.18.0.10 22
 check "the onsite gets the customer host's page" \
-	bash -c "'$TOPO' exec $P onsite1 busybox wget -q -O - http://10.1.0.20/ | grep -q 'hello from the customer LAN'"
+	bash -c "'$TOPO' exec $P onsite1 curl -sS -m 5 http://10.1.0.20/ | grep -q 'hello from the customer LAN'"
 check "the customer DNS knows plc.customer.lan" \
 	bash -c "'$TOPO' exec $P onsite1 busybox nslookup -type=a plc.customer.lan 10.1.0.20 | grep -q 'Address: 10.1.0.20'"
 check_not "the master has no route to the customer LAN" q x master1 ping -c 1 -W 1 10.1.0.20
@@ -47,7 +47,7 @@ check_not "unplug removes it" q x master1 ip link show usb0
 "$TOPO" plug "$P" 1
 check "plug brings it back" q x master1 ip link show usb0
 check "the second pair has its own customer host" \
-	bash -c "'$TOPO' exec $P onsite2 busybox wget -q -O - http://10.1.0.20/ | grep -q plc2"
+	bash -c "'$TOPO' exec $P onsite2 curl -sS -m 5 http://10.1.0.20/ | grep -q plc2"
 check "a second topology with customer and support on one subnet comes up beside it" \
 	"$TOPO" up "${P}s" --customer-subnet 192.168.1.0/24 --support-subnet 192.168.1.0/24
 check "there the onsite still reaches 443" bash -c "

@@ -4,11 +4,11 @@
 # OpenSSH, as a Pi does. Source after common.sh; needs REPO and BUILD.
 #
 #   rdv_setup PREFIX [ACCESS_LIST]   prefix: 2-6 chars, names of this run
+#   (with RDV_NS and RDV_IP set: the server in an existing namespace, e.g. topo.sh's)
 #   dev_add NAME ROLE N              account + namespace 198.18.0.N + stunnel client
 #   dev_login NAME / dev_cmd NAME CMD / dev_logout NAME
 #   dev_vtun_up NAME                 get_vtun_parameters, SSH forward, vtund client
 
-RDV_IP=198.18.0.1
 RDV_UID_BASE=41000
 
 rdv_setup() {
@@ -44,13 +44,18 @@ rdv_setup() {
 	${2:-}
 	CONF
 
-	ip netns add "$NS_RDV"
-	at_exit del_ns "$NS_RDV"
-	ip -n "$NS_RDV" link set lo up
-	# a fixed MAC: otherwise the bridge takes its ports' and stale ARP entries stall devices
-	ip -n "$NS_RDV" link add br0 address 02:00:00:00:00:01 type bridge
-	ip -n "$NS_RDV" addr add "$RDV_IP/24" dev br0
-	ip -n "$NS_RDV" link set br0 up
+	if [ -n "${RDV_NS:-}" ]; then
+		NS_RDV=$RDV_NS
+	else
+		RDV_IP=198.18.0.1
+		ip netns add "$NS_RDV"
+		at_exit del_ns "$NS_RDV"
+		ip -n "$NS_RDV" link set lo up
+		# a fixed MAC: otherwise the bridge takes its ports' and stale ARP entries stall devices
+		ip -n "$NS_RDV" link add br0 address 02:00:00:00:00:01 type bridge
+		ip -n "$NS_RDV" addr add "$RDV_IP/24" dev br0
+		ip -n "$NS_RDV" link set br0 up
+	fi
 
 	"$REPO/rdv-server/conf/rdv-gen-cert" "$D/tls" rdv.test >/dev/null
 	ssh-keygen -q -t ed25519 -N '' -f "$D/ssh_host_ed25519_key"
@@ -129,23 +134,32 @@ rdvctl() {
 	DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$BUILD/rdvctl" -c "$D/rdvd.conf" "$@"
 }
 
-# dev_add NAME onsite|master N: account, namespace at 198.18.0.N, stunnel client
-dev_add() {
-	local name=$1 role=$2 n=$3 dir=$D/dev/$1 ns=$P-$1
+# dev_account NAME onsite|master: a key pair and the account on the RDV server
+dev_account() {
+	local name=$1 dir=$D/dev/$1
 	mkdir -p "$dir"
 	ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$dir/id"
-	rdvctl account add "$name" --role "$role" --key-file "$dir/id.pub" >/dev/null || return 1
+	rdvctl account add "$name" --role "$2" --key-file "$dir/id.pub" >/dev/null || return 1
 	at_exit userdel "$name"
+	DEV_ROLE[$name]=$2
+}
+
+# dev_add NAME onsite|master N [NS]: account, stunnel client; in namespace NS,
+# or in a new one at 198.18.0.N on the RDV server's bridge
+dev_add() {
+	local name=$1 role=$2 n=$3 dir=$D/dev/$1 ns=${4:-$P-$1}
+	dev_account "$name" "$role" || return 1
 	DEV_NS[$name]=$ns
-	DEV_ROLE[$name]=$role
 	DEV_IDX[$name]=$n
-	ip netns add "$ns"
-	at_exit del_ns "$ns"
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link add eth0 type veth peer name "d$n" netns "$NS_RDV"
-	ip -n "$NS_RDV" link set "d$n" master br0 up
-	ip -n "$ns" addr add "198.18.0.$n/24" dev eth0
-	ip -n "$ns" link set eth0 up
+	if [ -z "${4:-}" ]; then
+		ip netns add "$ns"
+		at_exit del_ns "$ns"
+		ip -n "$ns" link set lo up
+		ip -n "$ns" link add eth0 type veth peer name "d$n" netns "$NS_RDV"
+		ip -n "$NS_RDV" link set "d$n" master br0 up
+		ip -n "$ns" addr add "198.18.0.$n/24" dev eth0
+		ip -n "$ns" link set eth0 up
+	fi
 	echo "[127.0.0.1]:2222 $(cat "$D/ssh_host_ed25519_key.pub")" >"$dir/known_hosts"
 	cat >"$dir/stunnel.conf" <<-CONF
 	foreground = yes

@@ -1,0 +1,599 @@
+/*
+ * onsitedev: the onsite Pi's daemon. Keeps a TLS + SSH control connection
+ * to the RDV server, announces the customer LAN, waits for a master, and
+ * when picked carries the session: vtund client over the SSH link, NAT from
+ * the tunnel onto the LAN. Everything a session adds is removed when it
+ * ends; every failure is retried with bounded, jittered backoff, forever.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <nftables/libnftables.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "child.h"
+#include "log.h"
+#include "net.h"
+#include "nl.h"
+#include "onsite-conf.h"
+#include "rdvlink.h"
+#include "util.h"
+
+#define WAIT_CMD_TIMEOUT_S 330
+#define CMD_TIMEOUT_S 30
+#define SETUP_TIMEOUT_S 30
+#define BACKOFF_MAX_S 60
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000 /* linux/if.h, which clashes with net/if.h */
+#endif
+
+struct onsited {
+	struct onsite_conf conf;
+	struct loop *loop;
+	struct rdvlink *link;
+	struct nl_sock *nl, *nl_events;
+	struct nft_ctx *nft;
+	struct loop_timer *timer;
+	unsigned failures;
+	bool stopping;
+	/* announce */
+	char lines[4][256];
+	unsigned n_lines, next_line;
+	/* session */
+	bool in_session;
+	struct child *vtund;
+	bool has_tun, has_nft, has_forward, carrier;
+	int tun_ifindex;
+	unsigned remote_port;
+	uint32_t tunnel_net;
+	time_t started;
+	char vtund_conf[200];
+};
+
+static void wait_master(struct onsited *d);
+static void link_start(struct onsited *d);
+
+/* ---- the LAN as announced --------------------------------------------------- */
+
+static void lan_address(struct onsited *d, char *buf, size_t len)
+{
+	struct nl_cache *cache;
+	int ifindex = (int)if_nametoindex(d->conf.lan_interface);
+
+	buf[0] = '\0';
+	if (!ifindex || rtnl_addr_alloc_cache(d->nl, &cache) < 0)
+		return;
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *a = (struct rtnl_addr *)o;
+		struct nl_addr *local = rtnl_addr_get_local(a);
+		const unsigned char *b;
+		if (rtnl_addr_get_ifindex(a) != ifindex || rtnl_addr_get_family(a) != AF_INET || !local)
+			continue;
+		b = nl_addr_get_binary_addr(local);
+		snprintf(buf, len, "%u.%u.%u.%u/%u", b[0], b[1], b[2], b[3], rtnl_addr_get_prefixlen(a));
+		break;
+	}
+	nl_cache_free(cache);
+}
+
+static void dns_servers(struct onsited *d, char *buf, size_t len)
+{
+	FILE *f = fopen(d->conf.resolv_conf, "re");
+	char line[256], ip[64];
+	unsigned n = 0;
+	uint32_t a;
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	while (n < 4 && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "nameserver %63s", ip) == 1 && ip4_parse(ip, &a) == 0) {
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", n ? " " : "", ip);
+			n++;
+		}
+	}
+	fclose(f);
+}
+
+static void on_announced(struct rdvlink *l, const char *out, void *data)
+{
+	struct onsited *d = data;
+
+	(void)l;
+	(void)out;
+	if (d->next_line < d->n_lines) {
+		if (rdvlink_cmd(d->link, d->lines[d->next_line++], CMD_TIMEOUT_S, on_announced, d) < 0)
+			log_err("cannot talk to the RDV server");
+		return;
+	}
+	wait_master(d);
+}
+
+static void announce(struct onsited *d)
+{
+	char lan[32], dns[80], host[HOSTNAME_MAX + 1];
+
+	lan_address(d, lan, sizeof(lan));
+	dns_servers(d, dns, sizeof(dns));
+	if (d->conf.hostname[0])
+		snprintf(host, sizeof(host), "%s", d->conf.hostname);
+	else if (gethostname(host, sizeof(host)) < 0 || !hostname_valid(host))
+		strcpy(host, "onsite");
+	d->n_lines = d->next_line = 0;
+	if (lan[0])
+		snprintf(d->lines[d->n_lines++], 256, "set_tunnelling_dev_lan_ip_address %s", lan);
+	else
+		log_warn("%s has no IPv4 address yet: announcing none", d->conf.lan_interface);
+	if (dns[0])
+		snprintf(d->lines[d->n_lines++], 256, "set_tunnelling_dev_dns_server_list %s", dns);
+	snprintf(d->lines[d->n_lines++], 256, "set_tunnelling_dev_hostname '%s'", host);
+	snprintf(d->lines[d->n_lines++], 256, "set_tunnelling_dev_uplink_type %s", d->conf.uplink);
+	log_info("announcing LAN %s, DNS %s, hostname %s, uplink %s", lan[0] ? lan : "none",
+		 dns[0] ? dns : "none", host, d->conf.uplink);
+	on_announced(d->link, "", d);
+}
+
+/* ---- the session ------------------------------------------------------------ */
+
+static int nft_run(struct onsited *d, const char *cmd)
+{
+	if (nft_run_cmd_from_buffer(d->nft, cmd) != 0) {
+		log_err("nftables: %s", nft_ctx_get_error_buffer(d->nft));
+		return -EIO;
+	}
+	return 0;
+}
+
+static void nft_remove(struct onsited *d)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "add table inet %s\ndelete table inet %s\n", d->conf.nft_table,
+		 d->conf.nft_table);
+	nft_run(d, cmd);
+	d->has_nft = false;
+}
+
+/* Tunnel traffic reaches the LAN only, NATed to this device's LAN address. */
+static int nft_add(struct onsited *d)
+{
+	const char *t = d->conf.nft_table, *tun = d->conf.tunnel_interface, *lan = d->conf.lan_interface;
+	uint32_t n = d->tunnel_net;
+	char cmd[1536];
+
+	snprintf(cmd, sizeof(cmd),
+		 "table inet %s {\n"
+		 " chain forward {\n"
+		 "  type filter hook forward priority filter; policy accept;\n"
+		 "  iifname \"%s\" oifname \"%s\" tcp flags syn tcp option maxseg size set rt mtu\n"
+		 "  iifname \"%s\" oifname \"%s\" accept\n"
+		 "  iifname \"%s\" oifname \"%s\" ct state established,related accept\n"
+		 "  iifname \"%s\" drop\n"
+		 "  oifname \"%s\" drop\n"
+		 " }\n"
+		 " chain postrouting {\n"
+		 "  type nat hook postrouting priority srcnat; policy accept;\n"
+		 "  oifname \"%s\" ip saddr %u.%u.%u.%u/30 masquerade\n"
+		 " }\n"
+		 "}\n",
+		 t, tun, lan, tun, lan, lan, tun, tun, tun, lan, n >> 24, (n >> 16) & 255,
+		 (n >> 8) & 255, n & 255);
+	if (nft_run(d, cmd) < 0)
+		return -EIO;
+	d->has_nft = true;
+	return 0;
+}
+
+static void end_session(struct onsited *d, const char *why)
+{
+	if (!d->in_session)
+		return;
+	d->in_session = false;
+	loop_cancel_timer(d->loop, d->timer);
+	d->timer = NULL;
+	child_stop(d->vtund);
+	d->vtund = NULL;
+	if (d->vtund_conf[0])
+		unlink(d->vtund_conf);
+	if (d->has_tun)
+		nl_link_delete(d->nl, d->conf.tunnel_interface);
+	d->has_tun = d->carrier = false;
+	if (d->has_nft)
+		nft_remove(d);
+	if (d->has_forward && d->link)
+		rdvlink_forward(d->link, d->conf.vtun_local_port, d->remote_port, false);
+	d->has_forward = false;
+	log_info("session ended after %lds: %s", (long)(time(NULL) - d->started), why);
+}
+
+static void on_dropped(struct rdvlink *l, const char *out, void *data)
+{
+	(void)l;
+	(void)out;
+	wait_master(data);
+}
+
+/* ends the session and, the link being up, goes back to standby */
+static void session_over(struct onsited *d, const char *why)
+{
+	end_session(d, why);
+	if (d->link && !d->stopping &&
+	    rdvlink_cmd(d->link, "drop_vtun", CMD_TIMEOUT_S, on_dropped, d) < 0)
+		log_warn("cannot tell the RDV server the session is over");
+}
+
+static void on_vtund_exit(struct child *c, int code, int signo, void *data)
+{
+	struct onsited *d = data;
+	char why[64];
+
+	(void)c;
+	d->vtund = NULL;
+	snprintf(why, sizeof(why), signo ? "vtund killed by signal %d" : "vtund exited with status %d",
+		 signo ? signo : code);
+	session_over(d, why);
+}
+
+static void on_setup_timeout(void *data)
+{
+	struct onsited *d = data;
+
+	d->timer = NULL;
+	session_over(d, "the tunnel did not come up in time");
+}
+
+struct vtun_params {
+	char net[16], devip[16], port[8], secret[128], session[32];
+};
+
+static int parse_params(const char *out, struct vtun_params *p, uint32_t *net, uint32_t *ip,
+			unsigned *port)
+{
+	static const struct { const char *key; size_t off, size; } fields[] = {
+		{ "tunnel_ip_network", offsetof(struct vtun_params, net), 16 },
+		{ "tunnelling_dev_ip_address", offsetof(struct vtun_params, devip), 16 },
+		{ "rdv_server_vtun_tcp_port", offsetof(struct vtun_params, port), 8 },
+		{ "tunnel_secret", offsetof(struct vtun_params, secret), 128 },
+		{ "tunnel_session_name", offsetof(struct vtun_params, session), 32 },
+	};
+	char line[256], *v;
+	const char *nl;
+	long pv;
+
+	memset(p, 0, sizeof(*p));
+	for (; *out; out = nl ? nl + 1 : out + strlen(out)) {
+		size_t len;
+		nl = strchr(out, '\n');
+		len = nl ? (size_t)(nl - out) : strlen(out);
+		if (len >= sizeof(line))
+			continue;
+		memcpy(line, out, len);
+		line[len] = '\0';
+		if (!(v = strstr(line, ": ")))
+			continue;
+		*v = '\0';
+		v += 2;
+		for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+			if (!strcmp(line, fields[i].key) && strlen(v) < fields[i].size)
+				strcpy((char *)p + fields[i].off, v);
+	}
+	pv = strtol(p->port, NULL, 10);
+	/* nothing of it goes anywhere unchecked: configs, argv, netlink */
+	if (ip4_parse(p->net, net) < 0 || ip4_parse(p->devip, ip) < 0 || pv < 1 || pv > 65535 ||
+	    strlen(p->secret) < 32 || strspn(p->secret, "0123456789abcdef") != strlen(p->secret) ||
+	    !ifname_valid(p->session) || strspn(p->session, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(p->session))
+		return -EINVAL;
+	*port = (unsigned)pv;
+	return 0;
+}
+
+static int start_vtund(struct onsited *d, const struct vtun_params *p)
+{
+	char text[512], label[64];
+	char *argv[] = { "/usr/sbin/vtund", "-n", "-f", d->vtund_conf, (char *)p->session,
+			 "127.0.0.1", NULL };
+	int r;
+
+	snprintf(d->vtund_conf, sizeof(d->vtund_conf), "%s/vtund.conf", d->conf.link.run_dir);
+	snprintf(text, sizeof(text),
+		 "options {\n  port %u;\n  timeout 30;\n}\n%s {\n  passwd %s;\n  type tun;\n"
+		 "  proto tcp;\n  device %s;\n  persist no;\n  keepalive yes;\n}\n",
+		 d->conf.vtun_local_port, p->session, p->secret, d->conf.tunnel_interface);
+	r = write_file_atomic(d->vtund_conf, text, 0600);
+	explicit_bzero(text, sizeof(text));
+	if (r < 0)
+		return r;
+	snprintf(label, sizeof(label), "%s vtund", d->conf.link.device);
+	return child_start(d->loop, argv, label, on_vtund_exit, d, &d->vtund);
+}
+
+static void on_params(struct rdvlink *l, const char *out, void *data)
+{
+	struct onsited *d = data;
+	struct vtun_params p;
+	uint32_t ip;
+	int r;
+
+	(void)l;
+	if (parse_params(out, &p, &d->tunnel_net, &ip, &d->remote_port) < 0) {
+		log_err("the RDV server sent unusable vtun parameters");
+		session_over(d, "bad vtun parameters");
+		return;
+	}
+	if ((r = rdvlink_forward(d->link, d->conf.vtun_local_port, d->remote_port, true)) < 0) {
+		session_over(d, "the SSH forward to vtund was refused");
+		return;
+	}
+	d->has_forward = true;
+	nl_link_delete(d->nl, d->conf.tunnel_interface);
+	if ((r = nl_tun_create(d->nl, d->conf.tunnel_interface, ip, 30, &d->tun_ifindex)) < 0) {
+		session_over(d, "cannot create the tunnel interface");
+		return;
+	}
+	d->has_tun = true;
+	if (nft_add(d) < 0 || write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0) {
+		session_over(d, "cannot set up NAT to the LAN");
+		return;
+	}
+	if (start_vtund(d, &p) < 0) {
+		session_over(d, "cannot start vtund");
+		return;
+	}
+	explicit_bzero(&p, sizeof(p));
+	loop_add_timer(d->loop, SETUP_TIMEOUT_S * 1000ull, on_setup_timeout, d, &d->timer);
+}
+
+static void on_wait_again(void *data)
+{
+	struct onsited *d = data;
+
+	d->timer = NULL;
+	wait_master(d);
+}
+
+static void on_wait(struct rdvlink *l, const char *out, void *data)
+{
+	struct onsited *d = data;
+
+	(void)l;
+	if (!strncmp(out, "ready", 5) && (out[5] == '\n' || !out[5])) {
+		log_info("a master picked this device: starting the session");
+		d->in_session = true;
+		d->started = time(NULL);
+		if (rdvlink_cmd(d->link, "get_vtun_parameters", CMD_TIMEOUT_S, on_params, d) < 0)
+			end_session(d, "cannot talk to the RDV server");
+		return;
+	}
+	if (strncmp(out, "not_ready", 9)) {
+		/* refused (see the shell's message above): ask again, not in a tight loop */
+		log_warn("wait_master_connection refused; asking again in 5 s");
+		loop_add_timer(d->loop, 5000, on_wait_again, d, &d->timer);
+		return;
+	}
+	wait_master(d);
+}
+
+static void wait_master(struct onsited *d)
+{
+	if (rdvlink_cmd(d->link, "wait_master_connection", WAIT_CMD_TIMEOUT_S, on_wait, d) < 0)
+		log_err("cannot talk to the RDV server");
+}
+
+/* ---- the control link, with backoff ----------------------------------------- */
+
+static void on_backoff(void *data)
+{
+	struct onsited *d = data;
+
+	d->timer = NULL;
+	link_start(d);
+}
+
+static void retry_later(struct onsited *d, const char *why)
+{
+	unsigned base = d->failures < 6 ? 1u << d->failures : BACKOFF_MAX_S, jitter;
+	uint64_t ms;
+
+	if (base > BACKOFF_MAX_S)
+		base = BACKOFF_MAX_S;
+	if (getrandom(&jitter, sizeof(jitter), 0) != sizeof(jitter))
+		jitter = 0;
+	/* +-20% so that many devices do not come back in step after an outage */
+	ms = base * 1000ull * (80 + jitter % 41) / 100;
+	d->failures++;
+	log_warn("RDV server link down: %s; retrying in %.1fs", why, (double)ms / 1000);
+	loop_add_timer(d->loop, ms, on_backoff, d, &d->timer);
+}
+
+static void on_link(struct rdvlink *l, bool up, const char *why, void *data)
+{
+	struct onsited *d = data;
+
+	(void)l;
+	if (up) {
+		d->failures = 0;
+		announce(d);
+		return;
+	}
+	end_session(d, "the RDV server link went down");
+	rdvlink_stop(d->link);
+	d->link = NULL;
+	if (!d->stopping)
+		retry_later(d, why);
+}
+
+static void link_start(struct onsited *d)
+{
+	int r = rdvlink_start(d->loop, &d->conf.link, on_link, d, &d->link);
+
+	if (r < 0) {
+		d->link = NULL;
+		retry_later(d, strerror(-r));
+	}
+}
+
+/* ---- netlink: the tunnel's carrier ------------------------------------------- */
+
+static void on_link_object(struct nl_object *obj, void *arg)
+{
+	struct onsited *d = ((void **)arg)[0];
+	bool gone = *(bool *)((void **)arg)[1];
+	struct rtnl_link *link = (struct rtnl_link *)obj;
+	unsigned flags = rtnl_link_get_flags(link);
+	bool carrier = (flags & IFF_UP) && (flags & IFF_LOWER_UP);
+
+	if (!d->in_session || !d->has_tun || rtnl_link_get_ifindex(link) != d->tun_ifindex)
+		return;
+	if (gone || (d->carrier && !carrier)) {
+		if (gone)
+			d->has_tun = false;
+		session_over(d, gone ? "the tunnel interface was removed" : "the tunnel closed");
+	} else if (carrier && !d->carrier) {
+		d->carrier = true;
+		loop_cancel_timer(d->loop, d->timer);
+		d->timer = NULL;
+		log_info("session established: tunnel %s up, LAN %s reachable through it",
+			 d->conf.tunnel_interface, d->conf.lan_interface);
+	}
+}
+
+static int on_nl_msg(struct nl_msg *msg, void *data)
+{
+	int type = nlmsg_hdr(msg)->nlmsg_type;
+	bool gone = type == RTM_DELLINK;
+	void *arg[2] = { data, &gone };
+
+	if (type == RTM_NEWLINK || gone)
+		nl_msg_parse(msg, on_link_object, arg);
+	return NL_OK;
+}
+
+static void on_netlink(int fd, short revents, void *data)
+{
+	struct onsited *d = data;
+
+	(void)fd;
+	(void)revents;
+	nl_recvmsgs_default(d->nl_events);
+}
+
+static int netlink_setup(struct onsited *d)
+{
+	int r;
+
+	d->nl = nl_socket_alloc();
+	d->nl_events = nl_socket_alloc();
+	if (!d->nl || !d->nl_events)
+		return -ENOMEM;
+	if ((r = nl_connect(d->nl, NETLINK_ROUTE)) < 0 || (r = nl_connect(d->nl_events, NETLINK_ROUTE)) < 0)
+		return nl_errno(r);
+	nl_socket_disable_seq_check(d->nl_events);
+	nl_socket_modify_cb(d->nl_events, NL_CB_VALID, NL_CB_CUSTOM, on_nl_msg, d);
+	if ((r = nl_socket_add_membership(d->nl_events, RTNLGRP_LINK)) < 0 ||
+	    (r = nl_socket_set_nonblocking(d->nl_events)) < 0)
+		return nl_errno(r);
+	return loop_add_fd(d->loop, nl_socket_get_fd(d->nl_events), POLLIN, on_netlink, d, NULL);
+}
+
+/* ---- main -------------------------------------------------------------------- */
+
+static void on_signal(int signo, void *data)
+{
+	struct onsited *d = data;
+
+	log_info("signal %d: stopping", signo);
+	d->stopping = true;
+	loop_quit(d->loop, 0);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: onsitedev [-c CONFIG] [-n] [-d] [-t]\n"
+		     "  -c, --config PATH   configuration (default " ONSITE_CONF_PATH ")\n"
+		     "  -n, --foreground    log to stderr\n"
+		     "  -d, --debug         log debug messages\n"
+		     "  -t, --check-config  validate the configuration and exit\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "foreground", no_argument, NULL, 'n' },
+		{ "debug", no_argument, NULL, 'd' },        { "check-config", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },         { 0 } };
+	static const int signals[] = { SIGTERM, SIGINT };
+	struct onsited d = { 0 };
+	const char *path = ONSITE_CONF_PATH;
+	bool foreground = false, check = false, debug = false;
+	enum log_level level;
+	char err[4096];
+	uint64_t deadline;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:ndth", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'n': foreground = true; break;
+		case 'd': debug = true; break;
+		case 't': check = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (onsite_conf_load(path, &d.conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "onsitedev: %s: invalid configuration:\n%s", path, err);
+		return 2;
+	}
+	if (check) {
+		printf("%s: configuration OK\n", path);
+		return 0;
+	}
+	log_set_ident("onsitedev");
+	log_parse_level(d.conf.log_level, &level);
+	log_set_level(debug ? LOG_DEBUG_ : level);
+	if (!foreground && (r = log_open(d.conf.log_file)) < 0) {
+		fprintf(stderr, "onsitedev: cannot open %s: %s\n", d.conf.log_file, strerror(-r));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((mkdir(d.conf.link.run_dir, 0700) < 0 && errno != EEXIST) || loop_new(&d.loop) < 0 ||
+	    loop_add_signals(d.loop, signals, 2, on_signal, &d) < 0 || netlink_setup(&d) < 0 ||
+	    !(d.nft = nft_ctx_new(NFT_CTX_DEFAULT))) {
+		log_err("cannot start: %s", strerror(errno));
+		return 1;
+	}
+	nft_ctx_buffer_output(d.nft);
+	nft_ctx_buffer_error(d.nft);
+	/* what a previous run may have left */
+	nl_link_delete(d.nl, d.conf.tunnel_interface);
+	nft_remove(&d);
+	log_info("starting: device %s, RDV server %s:%u (%s), LAN %s", d.conf.link.device,
+		 d.conf.link.host, d.conf.link.port, d.conf.link.tls ? "TLS" : "plain SSH",
+		 d.conf.lan_interface);
+	link_start(&d);
+	r = loop_run(d.loop);
+	end_session(&d, "onsitedev stopping");
+	rdvlink_stop(d.link);
+	deadline = now_ms() + 2000;
+	while (child_count() && now_ms() < deadline)
+		loop_iterate(d.loop, 50);
+	child_kill_all();
+	nft_ctx_free(d.nft);
+	nl_socket_free(d.nl);
+	nl_socket_free(d.nl_events);
+	loop_free(d.loop);
+	log_info("stopped");
+	return r < 0 ? 1 : 0;
+}

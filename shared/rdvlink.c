@@ -1,0 +1,351 @@
+#define _GNU_SOURCE
+#include "rdvlink.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "child.h"
+#include "log.h"
+#include "util.h"
+
+#define PROMPT_TIMEOUT_S 30
+#define STUNNEL_WAIT_TRIES 50 /* x 100 ms */
+#define OUT_MAX 65536
+
+struct rdvlink {
+	struct loop *loop;
+	struct rdvlink_conf conf;
+	rdvlink_state_fn state;
+	void *data;
+	struct child *stunnel, *ssh;
+	int to_ssh, from_ssh;
+	struct loop_fd *out_src;
+	struct loop_timer *timer;
+	unsigned tries;
+	bool up;
+	char prompt[40];
+	char ctl[160];
+	char *out;
+	size_t used;
+	bool busy;
+	rdvlink_reply_fn reply;
+	void *reply_data;
+	unsigned depth;  /* inside an owner's callback */
+	bool doomed;     /* rdvlink_stop was called from one */
+};
+
+/* Callbacks may stop the link: it is freed when the outermost one returns. */
+static void enter(struct rdvlink *l) { l->depth++; }
+
+static bool leave(struct rdvlink *l) /* false: l is gone */
+{
+	if (--l->depth || !l->doomed)
+		return true;
+	free(l->out);
+	free(l);
+	return false;
+}
+
+static void teardown(struct rdvlink *l)
+{
+	loop_cancel_timer(l->loop, l->timer);
+	l->timer = NULL;
+	loop_remove_fd(l->loop, l->out_src);
+	l->out_src = NULL;
+	if (l->to_ssh >= 0)
+		close(l->to_ssh);
+	if (l->from_ssh >= 0)
+		close(l->from_ssh);
+	l->to_ssh = l->from_ssh = -1;
+	child_stop(l->ssh);
+	child_stop(l->stunnel);
+	l->ssh = l->stunnel = NULL;
+}
+
+/* Ends the link and tells the owner, once. */
+static void fail(struct rdvlink *l, const char *why)
+{
+	rdvlink_state_fn state = l->state;
+
+	teardown(l);
+	l->state = NULL;
+	if (state) {
+		enter(l);
+		state(l, false, why, l->data);
+		leave(l);
+	}
+}
+
+static void on_timeout(void *data)
+{
+	struct rdvlink *l = data;
+
+	l->timer = NULL;
+	fail(l, l->up ? "no answer from the RDV server's shell" : "no prompt from the RDV server");
+}
+
+static void on_closed(void *data)
+{
+	struct rdvlink *l = data;
+
+	l->timer = NULL;
+	fail(l, "the RDV server closed the connection");
+}
+
+static void arm(struct rdvlink *l, unsigned seconds)
+{
+	loop_cancel_timer(l->loop, l->timer);
+	l->timer = NULL;
+	loop_add_timer(l->loop, seconds * 1000ull, on_timeout, l, &l->timer);
+}
+
+/* Everything before a prompt is the answer to the command under way. */
+static bool scan(struct rdvlink *l) /* false: l is gone */
+{
+	char *p;
+
+	l->out[l->used] = '\0';
+	while ((p = strstr(l->out, l->prompt))) {
+		size_t plen = strlen(l->prompt), rest = l->used - (size_t)(p - l->out) - plen;
+		rdvlink_reply_fn reply = l->reply;
+
+		*p = '\0';
+		loop_cancel_timer(l->loop, l->timer);
+		l->timer = NULL;
+		enter(l);
+		if (!l->up) {
+			l->up = true;
+			log_info("%s: logged in on the RDV server", l->conf.device);
+			if (l->state)
+				l->state(l, true, NULL, l->data);
+		} else if (l->busy) {
+			l->busy = false;
+			l->reply = NULL;
+			if (reply)
+				reply(l, l->out, l->reply_data);
+		}
+		if (!leave(l))
+			return false;
+		if (!l->state)
+			return true; /* failed or stopped meanwhile */
+		/* the callback may have sent the next command: keep what followed */
+		memmove(l->out, p + plen, rest + 1);
+		l->used = rest;
+	}
+	return true;
+}
+
+static void on_output(int fd, short revents, void *data)
+{
+	struct rdvlink *l = data;
+	ssize_t n;
+
+	(void)revents;
+	n = read(fd, l->out + l->used, OUT_MAX - 1 - l->used);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0) {
+		/* ssh's exit status, due any moment, says more than the closed pipe */
+		loop_remove_fd(l->loop, l->out_src);
+		l->out_src = NULL;
+		loop_cancel_timer(l->loop, l->timer);
+		loop_add_timer(l->loop, 1000, on_closed, l, &l->timer);
+		return;
+	}
+	l->used += (size_t)n;
+	if (!scan(l))
+		return;
+	if (l->state && l->used >= OUT_MAX - 1)
+		fail(l, "the RDV server's shell sent too much");
+}
+
+static void on_exit_child(struct child *c, int code, int signo, void *data)
+{
+	struct rdvlink *l = data;
+	char why[96];
+	const char *what = c == l->ssh ? "ssh" : "stunnel";
+
+	if (c == l->ssh)
+		l->ssh = NULL;
+	else
+		l->stunnel = NULL;
+	if (signo)
+		snprintf(why, sizeof(why), "%s killed by signal %d", what, signo);
+	else if (c == l->ssh && code == 255)
+		snprintf(why, sizeof(why), "ssh could not log in (unreachable, host key or key refused: see above)");
+	else
+		snprintf(why, sizeof(why), "%s exited with status %d", what, code);
+	fail(l, why);
+}
+
+static int start_ssh(struct rdvlink *l)
+{
+	char port[8], label[64];
+	const char *host = l->conf.tls ? "127.0.0.1" : l->conf.host;
+	char kfile[160], alias[160];
+	char *argv[] = { "/usr/bin/ssh", "-F", "/dev/null", "-T", "-M", "-S", l->ctl, "-p", port,
+			 "-i", l->conf.ssh_key, "-l", l->conf.device, "-o", "IdentitiesOnly=yes",
+			 "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", kfile,
+			 "-o", "GlobalKnownHostsFile=/dev/null", "-o", alias, "-o",
+			 "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3", "-o",
+			 "ConnectTimeout=20", "-o", "ExitOnForwardFailure=yes", (char *)host, NULL };
+	int r;
+
+	snprintf(port, sizeof(port), "%u", l->conf.tls ? l->conf.local_port : l->conf.port);
+	snprintf(kfile, sizeof(kfile), "UserKnownHostsFile=%s", l->conf.known_hosts);
+	/* the host key is pinned under the RDV server's name, whatever the local port */
+	snprintf(alias, sizeof(alias), "HostKeyAlias=%s", l->conf.host);
+	snprintf(label, sizeof(label), "%s ssh", l->conf.device);
+	unlink(l->ctl);
+	r = child_start_io(l->loop, argv, label, on_exit_child, l, &l->ssh, &l->to_ssh, &l->from_ssh);
+	if (r < 0)
+		return r;
+	arm(l, PROMPT_TIMEOUT_S);
+	return loop_add_fd(l->loop, l->from_ssh, POLLIN, on_output, l, &l->out_src);
+}
+
+static bool port_open(unsigned port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* stunnel listens a moment after it starts: ssh waits for it. */
+static void on_stunnel_probe(void *data)
+{
+	struct rdvlink *l = data;
+
+	l->timer = NULL;
+	if (port_open(l->conf.local_port)) {
+		if (start_ssh(l) < 0)
+			fail(l, "cannot start ssh");
+		return;
+	}
+	if (++l->tries >= STUNNEL_WAIT_TRIES) {
+		fail(l, "stunnel does not listen");
+		return;
+	}
+	loop_add_timer(l->loop, 100, on_stunnel_probe, l, &l->timer);
+}
+
+static int start_stunnel(struct rdvlink *l)
+{
+	char path[200], text[1024], label[64];
+	char *argv[] = { "/usr/bin/stunnel4", path, NULL };
+	int r;
+
+	snprintf(path, sizeof(path), "%s/stunnel.conf", l->conf.run_dir);
+	snprintf(text, sizeof(text),
+		 "; made by %s's daemon: TLS to the RDV server, its certificate pinned\n"
+		 "foreground = yes\npid =\n[rdv]\nclient = yes\naccept = 127.0.0.1:%u\n"
+		 "connect = %s:%u\nverifyPeer = yes\nCAfile = %s\n",
+		 l->conf.device, l->conf.local_port, l->conf.host, l->conf.port, l->conf.certificate);
+	if ((r = write_file_atomic(path, text, 0600)) < 0)
+		return r;
+	snprintf(label, sizeof(label), "%s stunnel", l->conf.device);
+	if ((r = child_start(l->loop, argv, label, on_exit_child, l, &l->stunnel)) < 0)
+		return r;
+	l->tries = 0;
+	return loop_add_timer(l->loop, 100, on_stunnel_probe, l, &l->timer);
+}
+
+int rdvlink_start(struct loop *loop, const struct rdvlink_conf *conf, rdvlink_state_fn state,
+		  void *data, struct rdvlink **out)
+{
+	struct rdvlink *l = calloc(1, sizeof(*l));
+	int r;
+
+	if (!l || !(l->out = malloc(OUT_MAX))) {
+		free(l);
+		return -ENOMEM;
+	}
+	l->loop = loop;
+	l->conf = *conf;
+	l->state = state;
+	l->data = data;
+	l->to_ssh = l->from_ssh = -1;
+	snprintf(l->prompt, sizeof(l->prompt), "%s$ ", conf->device);
+	snprintf(l->ctl, sizeof(l->ctl), "%s/ssh.ctl", conf->run_dir);
+	r = conf->tls ? start_stunnel(l) : start_ssh(l);
+	if (r < 0) {
+		teardown(l);
+		free(l->out);
+		free(l);
+		return r;
+	}
+	*out = l;
+	return 0;
+}
+
+int rdvlink_cmd(struct rdvlink *l, const char *line, unsigned timeout_s, rdvlink_reply_fn reply,
+		void *data)
+{
+	char buf[1100];
+	int n;
+
+	if (!l->up || l->busy || l->to_ssh < 0)
+		return -EBUSY;
+	n = snprintf(buf, sizeof(buf), "%s\n", line);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -EINVAL;
+	/* a short line into an empty pipe: written whole */
+	if (write(l->to_ssh, buf, (size_t)n) != n)
+		return -EIO;
+	l->busy = true;
+	l->reply = reply;
+	l->reply_data = data;
+	arm(l, timeout_s);
+	return 0;
+}
+
+int rdvlink_forward(struct rdvlink *l, unsigned local_port, unsigned remote_port, bool add)
+{
+	char spec[64];
+	char *argv[] = { "/usr/bin/ssh", "-F", "/dev/null", "-S", l->ctl, "-O",
+			 add ? "forward" : "cancel", "-L", spec, "rdv", NULL };
+	struct spawn_opts opts = { 0 };
+	siginfo_t si = { 0 };
+	pid_t pid;
+	int pidfd, r;
+
+	snprintf(spec, sizeof(spec), "127.0.0.1:%u:127.0.0.1:%u", local_port, remote_port);
+	if ((r = spawn(argv, &opts, &pid, &pidfd)) < 0)
+		return r;
+	/* the control socket answers at once: a short wait in the loop is fine */
+	r = waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 ? -errno : 0;
+	close(pidfd);
+	if (r == 0 && (si.si_code != CLD_EXITED || si.si_status != 0))
+		r = -EIO;
+	return r;
+}
+
+void rdvlink_stop(struct rdvlink *l)
+{
+	if (!l)
+		return;
+	teardown(l);
+	l->state = NULL;
+	unlink(l->ctl);
+	if (l->depth) {
+		l->doomed = true;
+		return;
+	}
+	free(l->out);
+	free(l);
+}

@@ -1,0 +1,37 @@
+/*
+ * A device's control connection to the RDV server: a supervised stunnel
+ * client (TLS on 443, the server's certificate pinned) carrying a supervised
+ * OpenSSH control connection (key only, host key pinned) whose login shell
+ * is rdv-shell, driven one command line at a time.
+ */
+#pragma once
+#include <stdbool.h>
+#include "loop.h"
+
+struct rdvlink_conf {
+	char device[32];       /* account on the RDV server */
+	char host[128];        /* RDV server */
+	unsigned port;         /* 443 (TLS) or sshd's port */
+	bool tls;
+	char certificate[128]; /* pinned TLS certificate of the RDV server */
+	char ssh_key[128];
+	char known_hosts[128]; /* pinned SSH host key, listed under host */
+	char run_dir[128];
+	unsigned local_port;   /* stunnel's local end */
+};
+
+struct rdvlink;
+/* the text the command printed before the next prompt */
+typedef void (*rdvlink_reply_fn)(struct rdvlink *l, const char *output, void *data);
+/* the link is ready (first prompt) or gone (why) */
+typedef void (*rdvlink_state_fn)(struct rdvlink *l, bool up, const char *why, void *data);
+
+int rdvlink_start(struct loop *loop, const struct rdvlink_conf *conf, rdvlink_state_fn state,
+		  void *data, struct rdvlink **out);
+/* Sends one line; reply is called once its output is complete. One at a time. */
+int rdvlink_cmd(struct rdvlink *l, const char *line, unsigned timeout_s, rdvlink_reply_fn reply,
+		void *data);
+/* ssh -O forward/cancel -L 127.0.0.1:local:127.0.0.1:remote over the control socket */
+int rdvlink_forward(struct rdvlink *l, unsigned local_port, unsigned remote_port, bool add);
+/* Stops ssh and stunnel; the state callback is not called. Accepts NULL. */
+void rdvlink_stop(struct rdvlink *l);
