@@ -121,7 +121,8 @@ install: all
 	install -m 0644 rdv-server/conf/sshd-rdv.conf $(DESTDIR)$(SYSCONFDIR)/ssh/sshd_config.d/rdv.conf
 	install -m 0644 rdv-server/conf/stunnel-rdv.conf $(DESTDIR)$(SYSCONFDIR)/stunnel/rdv.conf
 	install -m 0644 rdv-server/conf/logrotate-rdvd $(DESTDIR)$(SYSCONFDIR)/logrotate.d/rdvd
-	install -m 0644 systemd/rdvd.service $(DESTDIR)$(UNITDIR)/
+	install -m 0644 systemd/rdvd.service systemd/onsitedev.service $(DESTDIR)$(UNITDIR)/
+	install -m 0644 onsite-dev/conf/onsite.conf $(DESTDIR)$(SYSCONFDIR)/rdv/onsite.conf
 	install -m 0644 systemd/org.rdvkit.Broker.conf $(DESTDIR)$(DBUSPOLICYDIR)/
 	install -m 0644 docs/rdvd.8 docs/rdvctl.8 docs/rdv-shell.8 $(DESTDIR)$(MANDIR)/man8/
 
