@@ -38,7 +38,8 @@ Q := @
 endif
 
 SHARED_SRC := shared/log.c shared/net.c shared/loop.c shared/dbusloop.c shared/util.c \
-	shared/child.c shared/nl.c shared/confspec.c shared/rdvlink.c
+	shared/child.c shared/nl.c shared/confspec.c shared/rdvlink.c \
+	shared/vtunparams.c
 RDVD_SRC := rdv-server/rdvd.c rdv-server/conf.c rdv-server/pool.c rdv-server/registry.c \
 	rdv-server/acl.c rdv-server/session.c rdv-server/vtund.c rdv-server/glue.c \
 	rdv-server/nft.c rdv-server/bus.c
@@ -101,7 +102,10 @@ $(BUILD)/fuzz-shell-parse: tests/fuzz/fuzz-shell-parse.c rdv-server/shell-parse.
 $(BUILD)/fuzz-conf: tests/fuzz/fuzz-conf.c rdv-server/conf.c shared/confspec.c shared/net.c shared/util.c shared/log.c
 	@mkdir -p $(BUILD)
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
-fuzzers: $(BUILD)/fuzz-shell-parse $(BUILD)/fuzz-conf
+$(BUILD)/fuzz-vtun-params: tests/fuzz/fuzz-vtun-params.c shared/vtunparams.c shared/net.c shared/util.c
+	@mkdir -p $(BUILD)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $^
+fuzzers: $(BUILD)/fuzz-shell-parse $(BUILD)/fuzz-conf $(BUILD)/fuzz-vtun-params
 
 # Installs what it needs, builds, runs every test; last line "N passed, N failed".
 check:

@@ -29,6 +29,7 @@
 #include "nl.h"
 #include "onsite-conf.h"
 #include "rdvlink.h"
+#include "vtunparams.h"
 #include "util.h"
 
 #define WAIT_CMD_TIMEOUT_S 330
@@ -107,12 +108,13 @@ static void dns_servers(struct onsited *d, char *buf, size_t len)
 	fclose(f);
 }
 
-static void on_announced(struct rdvlink *l, const char *out, void *data)
+static void on_announced(struct rdvlink *l, const char *out, const char *errors, void *data)
 {
 	struct onsited *d = data;
 
 	(void)l;
 	(void)out;
+	(void)errors;
 	if (d->next_line < d->n_lines) {
 		if (rdvlink_cmd(d->link, d->lines[d->next_line++], CMD_TIMEOUT_S, on_announced, d) < 0)
 			log_err("cannot talk to the RDV server");
@@ -142,7 +144,7 @@ static void announce(struct onsited *d)
 	snprintf(d->lines[d->n_lines++], 256, "set_tunnelling_dev_uplink_type %s", d->conf.uplink);
 	log_info("announcing LAN %s, DNS %s, hostname %s, uplink %s", lan[0] ? lan : "none",
 		 dns[0] ? dns : "none", host, d->conf.uplink);
-	on_announced(d->link, "", d);
+	on_announced(d->link, "", "", d);
 }
 
 /* ---- the session ------------------------------------------------------------ */
@@ -218,10 +220,11 @@ static void end_session(struct onsited *d, const char *why)
 	log_info("session ended after %lds: %s", (long)(time(NULL) - d->started), why);
 }
 
-static void on_dropped(struct rdvlink *l, const char *out, void *data)
+static void on_dropped(struct rdvlink *l, const char *out, const char *errors, void *data)
 {
 	(void)l;
 	(void)out;
+	(void)errors;
 	wait_master(data);
 }
 
@@ -254,51 +257,6 @@ static void on_setup_timeout(void *data)
 	session_over(d, "the tunnel did not come up in time");
 }
 
-struct vtun_params {
-	char net[16], devip[16], port[8], secret[128], session[32];
-};
-
-static int parse_params(const char *out, struct vtun_params *p, uint32_t *net, uint32_t *ip,
-			unsigned *port)
-{
-	static const struct { const char *key; size_t off, size; } fields[] = {
-		{ "tunnel_ip_network", offsetof(struct vtun_params, net), 16 },
-		{ "tunnelling_dev_ip_address", offsetof(struct vtun_params, devip), 16 },
-		{ "rdv_server_vtun_tcp_port", offsetof(struct vtun_params, port), 8 },
-		{ "tunnel_secret", offsetof(struct vtun_params, secret), 128 },
-		{ "tunnel_session_name", offsetof(struct vtun_params, session), 32 },
-	};
-	char line[256], *v;
-	const char *nl;
-	long pv;
-
-	memset(p, 0, sizeof(*p));
-	for (; *out; out = nl ? nl + 1 : out + strlen(out)) {
-		size_t len;
-		nl = strchr(out, '\n');
-		len = nl ? (size_t)(nl - out) : strlen(out);
-		if (len >= sizeof(line))
-			continue;
-		memcpy(line, out, len);
-		line[len] = '\0';
-		if (!(v = strstr(line, ": ")))
-			continue;
-		*v = '\0';
-		v += 2;
-		for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-			if (!strcmp(line, fields[i].key) && strlen(v) < fields[i].size)
-				strcpy((char *)p + fields[i].off, v);
-	}
-	pv = strtol(p->port, NULL, 10);
-	/* nothing of it goes anywhere unchecked: configs, argv, netlink */
-	if (ip4_parse(p->net, net) < 0 || ip4_parse(p->devip, ip) < 0 || pv < 1 || pv > 65535 ||
-	    strlen(p->secret) < 32 || strspn(p->secret, "0123456789abcdef") != strlen(p->secret) ||
-	    !ifname_valid(p->session) || strspn(p->session, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(p->session))
-		return -EINVAL;
-	*port = (unsigned)pv;
-	return 0;
-}
-
 static int start_vtund(struct onsited *d, const struct vtun_params *p)
 {
 	char text[512], label[64];
@@ -319,7 +277,7 @@ static int start_vtund(struct onsited *d, const struct vtun_params *p)
 	return child_start(d->loop, argv, label, on_vtund_exit, d, &d->vtund);
 }
 
-static void on_params(struct rdvlink *l, const char *out, void *data)
+static void on_params(struct rdvlink *l, const char *out, const char *errors, void *data)
 {
 	struct onsited *d = data;
 	struct vtun_params p;
@@ -327,7 +285,8 @@ static void on_params(struct rdvlink *l, const char *out, void *data)
 	int r;
 
 	(void)l;
-	if (parse_params(out, &p, &d->tunnel_net, &ip, &d->remote_port) < 0) {
+	(void)errors;
+	if (vtun_params_parse(out, &p, &d->tunnel_net, &ip, &d->remote_port) < 0) {
 		log_err("the RDV server sent unusable vtun parameters");
 		session_over(d, "bad vtun parameters");
 		return;
@@ -363,11 +322,12 @@ static void on_wait_again(void *data)
 	wait_master(d);
 }
 
-static void on_wait(struct rdvlink *l, const char *out, void *data)
+static void on_wait(struct rdvlink *l, const char *out, const char *errors, void *data)
 {
 	struct onsited *d = data;
 
 	(void)l;
+	(void)errors;
 	if (!strncmp(out, "ready", 5) && (out[5] == '\n' || !out[5])) {
 		log_info("a master picked this device: starting the session");
 		d->in_session = true;

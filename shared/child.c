@@ -127,7 +127,7 @@ static void on_exit_fd(int fd, short revents, void *data)
 }
 
 static int start(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
-		 void *data, struct child **out, int in_fd, int out_fd)
+		 void *data, struct child **out, int in_fd, int out_fd, int err_fd)
 {
 	struct spawn_opts opts = { .new_pgrp = true, .in_fd = in_fd };
 	struct child *c = calloc(1, sizeof(*c));
@@ -141,7 +141,7 @@ static int start(struct loop *loop, char *const argv[], const char *label, child
 		goto fail;
 	}
 	opts.out_fd = out_fd > 0 ? out_fd : pipefd[1];
-	opts.err_fd = pipefd[1];
+	opts.err_fd = err_fd > 0 ? err_fd : pipefd[1];
 	c->loop = loop;
 	c->cb = cb;
 	c->data = data;
@@ -175,35 +175,44 @@ fail:
 int child_start(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
 		void *data, struct child **out)
 {
-	return start(loop, argv, label, cb, data, out, -1, -1);
+	return start(loop, argv, label, cb, data, out, -1, -1, -1);
+}
+
+int child_start_io3(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
+		    void *data, struct child **out, int *to_child, int *from_child,
+		    int *from_child_err)
+{
+	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } }, r = 0;
+
+	for (int i = 0; i < (from_child_err ? 3 : 2) && !r; i++)
+		if (pipe2(p[i], O_CLOEXEC) < 0)
+			r = -errno;
+	if (!r)
+		r = start(loop, argv, label, cb, data, out, p[0][0], p[1][1], p[2][1]);
+	for (int i = 0; i < 3; i++) {
+		/* the child's ends, and ours too when it did not start */
+		if (p[i][i ? 1 : 0] >= 0)
+			close(p[i][i ? 1 : 0]);
+		if (r < 0 && p[i][i ? 0 : 1] >= 0)
+			close(p[i][i ? 0 : 1]);
+	}
+	if (r < 0)
+		return r;
+	fcntl(p[0][1], F_SETFL, O_NONBLOCK);
+	fcntl(p[1][0], F_SETFL, O_NONBLOCK);
+	*to_child = p[0][1];
+	*from_child = p[1][0];
+	if (from_child_err) {
+		fcntl(p[2][0], F_SETFL, O_NONBLOCK);
+		*from_child_err = p[2][0];
+	}
+	return 0;
 }
 
 int child_start_io(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
 		   void *data, struct child **out, int *to_child, int *from_child)
 {
-	int in[2], outp[2], r;
-
-	if (pipe2(in, O_CLOEXEC) < 0)
-		return -errno;
-	if (pipe2(outp, O_CLOEXEC) < 0) {
-		r = -errno;
-		close(in[0]);
-		close(in[1]);
-		return r;
-	}
-	r = start(loop, argv, label, cb, data, out, in[0], outp[1]);
-	close(in[0]);
-	close(outp[1]);
-	if (r < 0) {
-		close(in[1]);
-		close(outp[0]);
-		return r;
-	}
-	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	fcntl(outp[0], F_SETFL, O_NONBLOCK);
-	*to_child = in[1];
-	*from_child = outp[0];
-	return 0;
+	return child_start_io3(loop, argv, label, cb, data, out, to_child, from_child, NULL);
 }
 
 static void on_kill_timer(void *data)

@@ -19,6 +19,9 @@
 #define PROMPT_TIMEOUT_S 30
 #define STUNNEL_WAIT_TRIES 50 /* x 100 ms */
 #define OUT_MAX 65536
+#define ERR_MAX 2048
+/* the shell's stderr and its prompt travel apart: errors get this long to arrive */
+#define ERR_GRACE_MS 60
 
 struct rdvlink {
 	struct loop *loop;
@@ -26,8 +29,11 @@ struct rdvlink {
 	rdvlink_state_fn state;
 	void *data;
 	struct child *stunnel, *ssh;
-	int to_ssh, from_ssh;
-	struct loop_fd *out_src;
+	int to_ssh, from_ssh, err_ssh;
+	struct loop_fd *out_src, *err_src;
+	struct loop_timer *grace;
+	char err[ERR_MAX], errline[256], *answer;
+	size_t err_used, errline_used;
 	struct loop_timer *timer;
 	unsigned tries;
 	bool up;
@@ -58,13 +64,20 @@ static void teardown(struct rdvlink *l)
 {
 	loop_cancel_timer(l->loop, l->timer);
 	l->timer = NULL;
+	loop_cancel_timer(l->loop, l->grace);
+	l->grace = NULL;
+	free(l->answer);
+	l->answer = NULL;
 	loop_remove_fd(l->loop, l->out_src);
-	l->out_src = NULL;
+	loop_remove_fd(l->loop, l->err_src);
+	l->out_src = l->err_src = NULL;
 	if (l->to_ssh >= 0)
 		close(l->to_ssh);
 	if (l->from_ssh >= 0)
 		close(l->from_ssh);
-	l->to_ssh = l->from_ssh = -1;
+	if (l->err_ssh >= 0)
+		close(l->err_ssh);
+	l->to_ssh = l->from_ssh = l->err_ssh = -1;
 	child_stop(l->ssh);
 	child_stop(l->stunnel);
 	l->ssh = l->stunnel = NULL;
@@ -107,6 +120,24 @@ static void arm(struct rdvlink *l, unsigned seconds)
 	loop_add_timer(l->loop, seconds * 1000ull, on_timeout, l, &l->timer);
 }
 
+static void on_grace(void *data)
+{
+	struct rdvlink *l = data;
+	rdvlink_reply_fn reply = l->reply;
+	char *answer = l->answer;
+
+	l->grace = NULL;
+	l->answer = NULL;
+	l->busy = false;
+	l->reply = NULL;
+	l->err[l->err_used] = '\0';
+	enter(l);
+	if (reply)
+		reply(l, answer, l->err, l->reply_data);
+	free(answer);
+	leave(l);
+}
+
 /* Everything before a prompt is the answer to the command under way. */
 static bool scan(struct rdvlink *l) /* false: l is gone */
 {
@@ -115,7 +146,6 @@ static bool scan(struct rdvlink *l) /* false: l is gone */
 	l->out[l->used] = '\0';
 	while ((p = strstr(l->out, l->prompt))) {
 		size_t plen = strlen(l->prompt), rest = l->used - (size_t)(p - l->out) - plen;
-		rdvlink_reply_fn reply = l->reply;
 
 		*p = '\0';
 		loop_cancel_timer(l->loop, l->timer);
@@ -126,11 +156,9 @@ static bool scan(struct rdvlink *l) /* false: l is gone */
 			log_info("%s: logged in on the RDV server", l->conf.device);
 			if (l->state)
 				l->state(l, true, NULL, l->data);
-		} else if (l->busy) {
-			l->busy = false;
-			l->reply = NULL;
-			if (reply)
-				reply(l, l->out, l->reply_data);
+		} else if (l->busy && !l->answer) {
+			l->answer = strdup(l->out);
+			loop_add_timer(l->loop, ERR_GRACE_MS, on_grace, l, &l->grace);
 		}
 		if (!leave(l))
 			return false;
@@ -165,6 +193,35 @@ static void on_output(int fd, short revents, void *data)
 		return;
 	if (l->state && l->used >= OUT_MAX - 1)
 		fail(l, "the RDV server's shell sent too much");
+}
+
+/* The shell's errors: logged, and kept for the command's reply. */
+static void on_stderr(int fd, short revents, void *data)
+{
+	struct rdvlink *l = data;
+	char buf[512];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	(void)revents;
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return;
+		loop_remove_fd(l->loop, l->err_src);
+		l->err_src = NULL;
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (l->err_used < ERR_MAX - 1)
+			l->err[l->err_used++] = buf[i];
+		if (buf[i] == '\n' || l->errline_used == sizeof(l->errline) - 1) {
+			l->errline[l->errline_used] = '\0';
+			if (l->errline_used)
+				log_warn("%s ssh: %s", l->conf.device, l->errline);
+			l->errline_used = 0;
+		} else {
+			l->errline[l->errline_used++] = buf[i];
+		}
+	}
 }
 
 static void on_exit_child(struct child *c, int code, int signo, void *data)
@@ -205,10 +262,13 @@ static int start_ssh(struct rdvlink *l)
 	snprintf(alias, sizeof(alias), "HostKeyAlias=%s", l->conf.host);
 	snprintf(label, sizeof(label), "%s ssh", l->conf.device);
 	unlink(l->ctl);
-	r = child_start_io(l->loop, argv, label, on_exit_child, l, &l->ssh, &l->to_ssh, &l->from_ssh);
+	r = child_start_io3(l->loop, argv, label, on_exit_child, l, &l->ssh, &l->to_ssh,
+			    &l->from_ssh, &l->err_ssh);
 	if (r < 0)
 		return r;
 	arm(l, PROMPT_TIMEOUT_S);
+	if ((r = loop_add_fd(l->loop, l->err_ssh, POLLIN, on_stderr, l, &l->err_src)) < 0)
+		return r;
 	return loop_add_fd(l->loop, l->from_ssh, POLLIN, on_output, l, &l->out_src);
 }
 
@@ -279,7 +339,7 @@ int rdvlink_start(struct loop *loop, const struct rdvlink_conf *conf, rdvlink_st
 	l->conf = *conf;
 	l->state = state;
 	l->data = data;
-	l->to_ssh = l->from_ssh = -1;
+	l->to_ssh = l->from_ssh = l->err_ssh = -1;
 	snprintf(l->prompt, sizeof(l->prompt), "%s$ ", conf->device);
 	snprintf(l->ctl, sizeof(l->ctl), "%s/ssh.ctl", conf->run_dir);
 	r = conf->tls ? start_stunnel(l) : start_ssh(l);
@@ -308,6 +368,7 @@ int rdvlink_cmd(struct rdvlink *l, const char *line, unsigned timeout_s, rdvlink
 	if (write(l->to_ssh, buf, (size_t)n) != n)
 		return -EIO;
 	l->busy = true;
+	l->err_used = 0;
 	l->reply = reply;
 	l->reply_data = data;
 	arm(l, timeout_s);

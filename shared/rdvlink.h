@@ -21,8 +21,9 @@ struct rdvlink_conf {
 };
 
 struct rdvlink;
-/* the text the command printed before the next prompt */
-typedef void (*rdvlink_reply_fn)(struct rdvlink *l, const char *output, void *data);
+/* what the command printed before the next prompt, and on stderr (its errors) */
+typedef void (*rdvlink_reply_fn)(struct rdvlink *l, const char *output, const char *errors,
+				 void *data);
 /* the link is ready (first prompt) or gone (why) */
 typedef void (*rdvlink_state_fn)(struct rdvlink *l, bool up, const char *why, void *data);
 

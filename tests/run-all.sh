@@ -51,7 +51,7 @@ done
 
 step "fuzz smoke (${FUZZ_SECONDS}s each)"
 if make BUILD=build/fuzz fuzzers >/dev/null; then
-	for f in shell-parse conf; do
+	for f in shell-parse conf vtun-params; do
 		corpus=$(mktemp -d)
 		(cd build/fuzz && ./fuzz-$f -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 \
 			"$corpus" "$REPO/tests/fuzz/corpus-${f%%-*}") >"build/fuzz-$f.log" 2>&1

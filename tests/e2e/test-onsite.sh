@@ -60,8 +60,8 @@ onsitedev_start() {
 online_free() { rdvctl devices | grep -q "^$O .*free"; }
 onsitedev_start
 check "onsitedev comes online through the firewall (TLS on 443 only) within 10 s" wait_for 10 online_free
-check "it announces hostname, LAN address, uplink and DNS" \
-	grep -q "^$O .*plc-site .*10.1.0.10/24 .*lan .*10.1.0.20" <<<"$(rdvctl devices)"
+announced() { rdvctl devices | grep -q "^$O .*plc-site .*10.1.0.10/24 .*lan .*10.1.0.20"; }
+check "it announces hostname, LAN address, uplink and DNS" wait_for 5 announced
 cp "$OD/onsitedev.log" "$LOGS/" 2>/dev/null
 at_exit cp "$OD/onsitedev.log" "$LOGS/onsitedev.log"
 

@@ -1,0 +1,51 @@
+/* What get_vtun_parameters prints, parsed and checked before any of it is used. */
+#include "vtunparams.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include "net.h"
+#include "util.h"
+
+int vtun_params_parse(const char *out, struct vtun_params *p, uint32_t *net, uint32_t *ip,
+			unsigned *port)
+{
+	static const struct { const char *key; size_t off, size; } fields[] = {
+		{ "tunnel_ip_network", offsetof(struct vtun_params, net), 16 },
+		{ "tunnelling_dev_ip_address", offsetof(struct vtun_params, devip), 16 },
+		{ "rdv_server_vtun_tcp_port", offsetof(struct vtun_params, port), 8 },
+		{ "tunnel_secret", offsetof(struct vtun_params, secret), 128 },
+		{ "tunnel_session_name", offsetof(struct vtun_params, session), 32 },
+	};
+	char line[256], *v;
+	const char *nl;
+	long pv;
+
+	memset(p, 0, sizeof(*p));
+	for (; *out; out = nl ? nl + 1 : out + strlen(out)) {
+		size_t len;
+		nl = strchr(out, '\n');
+		len = nl ? (size_t)(nl - out) : strlen(out);
+		if (len >= sizeof(line))
+			continue;
+		memcpy(line, out, len);
+		line[len] = '\0';
+		if (!(v = strstr(line, ": ")))
+			continue;
+		*v = '\0';
+		v += 2;
+		for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+			if (!strcmp(line, fields[i].key) && strlen(v) < fields[i].size)
+				strcpy((char *)p + fields[i].off, v);
+	}
+	pv = strtol(p->port, NULL, 10);
+	/* nothing of it goes anywhere unchecked: configs, argv, netlink */
+	if (ip4_parse(p->net, net) < 0 || ip4_parse(p->devip, ip) < 0 || pv < 1 || pv > 65535 ||
+	    strlen(p->secret) < 32 || strspn(p->secret, "0123456789abcdef") != strlen(p->secret) ||
+	    !ifname_valid(p->session) || strspn(p->session, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(p->session))
+		return -EINVAL;
+	*port = (unsigned)pv;
+	return 0;
+}
+
