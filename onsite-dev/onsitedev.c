@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,7 +34,6 @@
 #define WAIT_CMD_TIMEOUT_S 330
 #define CMD_TIMEOUT_S 30
 #define SETUP_TIMEOUT_S 30
-#define BACKOFF_MAX_S 60
 #ifndef IFF_LOWER_UP
 #define IFF_LOWER_UP 0x10000 /* linux/if.h, which clashes with net/if.h */
 #endif
@@ -47,7 +45,6 @@ struct onsited {
 	struct nl_sock *nl, *nl_events;
 	struct nft_ctx *nft;
 	struct loop_timer *timer;
-	unsigned failures;
 	bool stopping;
 	/* announce */
 	char lines[4][256];
@@ -64,7 +61,6 @@ struct onsited {
 };
 
 static void wait_master(struct onsited *d);
-static void link_start(struct onsited *d);
 
 /* ---- the LAN as announced --------------------------------------------------- */
 
@@ -351,57 +347,18 @@ static void wait_master(struct onsited *d)
 		log_err("cannot talk to the RDV server");
 }
 
-/* ---- the control link, with backoff ----------------------------------------- */
-
-static void on_backoff(void *data)
-{
-	struct onsited *d = data;
-
-	d->timer = NULL;
-	link_start(d);
-}
-
-static void retry_later(struct onsited *d, const char *why)
-{
-	unsigned base = d->failures < 6 ? 1u << d->failures : BACKOFF_MAX_S, jitter;
-	uint64_t ms;
-
-	if (base > BACKOFF_MAX_S)
-		base = BACKOFF_MAX_S;
-	if (getrandom(&jitter, sizeof(jitter), 0) != sizeof(jitter))
-		jitter = 0;
-	/* +-20% so that many devices do not come back in step after an outage */
-	ms = base * 1000ull * (80 + jitter % 41) / 100;
-	d->failures++;
-	log_warn("RDV server link down: %s; retrying in %.1fs", why, (double)ms / 1000);
-	loop_add_timer(d->loop, ms, on_backoff, d, &d->timer);
-}
+/* ---- the control link (rdvlink reconnects by itself) ------------------------ */
 
 static void on_link(struct rdvlink *l, bool up, const char *why, void *data)
 {
 	struct onsited *d = data;
 
 	(void)l;
-	if (up) {
-		d->failures = 0;
+	(void)why;
+	if (up)
 		announce(d);
-		return;
-	}
-	end_session(d, "the RDV server link went down");
-	rdvlink_stop(d->link);
-	d->link = NULL;
-	if (!d->stopping)
-		retry_later(d, why);
-}
-
-static void link_start(struct onsited *d)
-{
-	int r = rdvlink_start(d->loop, &d->conf.link, on_link, d, &d->link);
-
-	if (r < 0) {
-		d->link = NULL;
-		retry_later(d, strerror(-r));
-	}
+	else
+		end_session(d, "the RDV server link went down");
 }
 
 /* ---- netlink: the tunnel's carrier ------------------------------------------- */
@@ -542,7 +499,10 @@ int main(int argc, char **argv)
 	log_info("starting: device %s, RDV server %s:%u (%s), LAN %s", d.conf.link.device,
 		 d.conf.link.host, d.conf.link.port, d.conf.link.tls ? "TLS" : "plain SSH",
 		 d.conf.lan_interface);
-	link_start(&d);
+	if (rdvlink_start(d.loop, &d.conf.link, on_link, &d, &d.link) < 0) {
+		log_err("out of memory");
+		return 1;
+	}
 	r = loop_run(d.loop);
 	end_session(&d, "onsitedev stopping");
 	rdvlink_stop(d.link);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #define PROMPT_TIMEOUT_S 30
 #define STUNNEL_WAIT_TRIES 50 /* x 100 ms */
 #define OUT_MAX 65536
+#define BACKOFF_MAX_S 60
 #define ERR_MAX 2048
 /* the shell's stderr and its prompt travel apart: errors get this long to arrive */
 #define ERR_GRACE_MS 60
@@ -46,7 +48,13 @@ struct rdvlink {
 	void *reply_data;
 	unsigned depth;  /* inside an owner's callback */
 	bool doomed;     /* rdvlink_stop was called from one */
+	unsigned failures;
+	struct loop_timer *retry;
+	char last_error[128];
 };
+
+static int connect_now(struct rdvlink *l);
+static void schedule_retry(struct rdvlink *l);
 
 /* Callbacks may stop the link: it is freed when the outermost one returns. */
 static void enter(struct rdvlink *l) { l->depth++; }
@@ -84,15 +92,51 @@ static void teardown(struct rdvlink *l)
 }
 
 /* Ends the link and tells the owner, once. */
+static void on_retry(void *data)
+{
+	struct rdvlink *l = data;
+	int r;
+
+	l->retry = NULL;
+	if ((r = connect_now(l)) < 0) {
+		teardown(l);
+		snprintf(l->last_error, sizeof(l->last_error), "cannot start: %s", strerror(-r));
+		schedule_retry(l);
+	}
+}
+
+/* Never gives up: 1, 2, 4 ... 60 s, +-20% so that devices do not come back in step. */
+static void schedule_retry(struct rdvlink *l)
+{
+	unsigned base = l->failures < 6 ? 1u << l->failures : BACKOFF_MAX_S, jitter = 0;
+	uint64_t ms;
+
+	if (base > BACKOFF_MAX_S)
+		base = BACKOFF_MAX_S;
+	if (getrandom(&jitter, sizeof(jitter), 0) != sizeof(jitter))
+		jitter = 0;
+	ms = base * 1000ull * (80 + jitter % 41) / 100;
+	l->failures++;
+	log_warn("%s: RDV server link down: %s; retrying in %.1fs", l->conf.device, l->last_error,
+		 (double)ms / 1000);
+	loop_add_timer(l->loop, ms, on_retry, l, &l->retry);
+}
+
+/* Ends this connection, tells the owner, and tries again later. */
 static void fail(struct rdvlink *l, const char *why)
 {
-	rdvlink_state_fn state = l->state;
+	bool was_up = l->up;
 
 	teardown(l);
-	l->state = NULL;
-	if (state) {
+	snprintf(l->last_error, sizeof(l->last_error), "%s", why);
+	l->up = false;
+	l->busy = false;
+	l->reply = NULL;
+	l->used = 0;
+	schedule_retry(l);
+	if (was_up && l->state) {
 		enter(l);
-		state(l, false, why, l->data);
+		l->state(l, false, why, l->data);
 		leave(l);
 	}
 }
@@ -153,6 +197,7 @@ static bool scan(struct rdvlink *l) /* false: l is gone */
 		enter(l);
 		if (!l->up) {
 			l->up = true;
+			l->failures = 0;
 			log_info("%s: logged in on the RDV server", l->conf.device);
 			if (l->state)
 				l->state(l, true, NULL, l->data);
@@ -162,8 +207,8 @@ static bool scan(struct rdvlink *l) /* false: l is gone */
 		}
 		if (!leave(l))
 			return false;
-		if (!l->state)
-			return true; /* failed or stopped meanwhile */
+		if (!l->out_src)
+			return true; /* failed meanwhile */
 		/* the callback may have sent the next command: keep what followed */
 		memmove(l->out, p + plen, rest + 1);
 		l->used = rest;
@@ -191,7 +236,7 @@ static void on_output(int fd, short revents, void *data)
 	l->used += (size_t)n;
 	if (!scan(l))
 		return;
-	if (l->state && l->used >= OUT_MAX - 1)
+	if (l->out_src && l->used >= OUT_MAX - 1)
 		fail(l, "the RDV server's shell sent too much");
 }
 
@@ -342,16 +387,24 @@ int rdvlink_start(struct loop *loop, const struct rdvlink_conf *conf, rdvlink_st
 	l->to_ssh = l->from_ssh = l->err_ssh = -1;
 	snprintf(l->prompt, sizeof(l->prompt), "%s$ ", conf->device);
 	snprintf(l->ctl, sizeof(l->ctl), "%s/ssh.ctl", conf->run_dir);
-	r = conf->tls ? start_stunnel(l) : start_ssh(l);
+	snprintf(l->last_error, sizeof(l->last_error), "not connected yet");
+	*out = l;
+	r = connect_now(l);
 	if (r < 0) {
 		teardown(l);
-		free(l->out);
-		free(l);
-		return r;
+		snprintf(l->last_error, sizeof(l->last_error), "cannot start: %s", strerror(-r));
+		schedule_retry(l);
 	}
-	*out = l;
 	return 0;
 }
+
+static int connect_now(struct rdvlink *l)
+{
+	return l->conf.tls ? start_stunnel(l) : start_ssh(l);
+}
+
+bool rdvlink_up(const struct rdvlink *l) { return l->up; }
+const char *rdvlink_last_error(const struct rdvlink *l) { return l->last_error; }
 
 int rdvlink_cmd(struct rdvlink *l, const char *line, unsigned timeout_s, rdvlink_reply_fn reply,
 		void *data)
@@ -401,6 +454,8 @@ void rdvlink_stop(struct rdvlink *l)
 	if (!l)
 		return;
 	teardown(l);
+	loop_cancel_timer(l->loop, l->retry);
+	l->retry = NULL;
 	l->state = NULL;
 	unlink(l->ctl);
 	if (l->depth) {

@@ -24,9 +24,10 @@ struct rdvlink;
 /* what the command printed before the next prompt, and on stderr (its errors) */
 typedef void (*rdvlink_reply_fn)(struct rdvlink *l, const char *output, const char *errors,
 				 void *data);
-/* the link is ready (first prompt) or gone (why) */
+/* the link is ready (first prompt), or gone (why): it comes back by itself */
 typedef void (*rdvlink_state_fn)(struct rdvlink *l, bool up, const char *why, void *data);
 
+/* Connects, and reconnects after every failure with bounded, jittered backoff. */
 int rdvlink_start(struct loop *loop, const struct rdvlink_conf *conf, rdvlink_state_fn state,
 		  void *data, struct rdvlink **out);
 /* Sends one line; reply is called once its output is complete. One at a time. */
@@ -34,5 +35,8 @@ int rdvlink_cmd(struct rdvlink *l, const char *line, unsigned timeout_s, rdvlink
 		void *data);
 /* ssh -O forward/cancel -L 127.0.0.1:local:127.0.0.1:remote over the control socket */
 int rdvlink_forward(struct rdvlink *l, unsigned local_port, unsigned remote_port, bool add);
-/* Stops ssh and stunnel; the state callback is not called. Accepts NULL. */
+bool rdvlink_up(const struct rdvlink *l);
+/* why the link is down, for the people waiting on it */
+const char *rdvlink_last_error(const struct rdvlink *l);
+/* Stops ssh and stunnel for good; the state callback is not called. Accepts NULL. */
 void rdvlink_stop(struct rdvlink *l);
