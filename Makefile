@@ -27,7 +27,7 @@ endif
 ifneq ($(SAN),)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Ishared -Irdv-server -Ionsite-dev $(PKG_CFLAGS) \
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Ishared -Irdv-server -Ionsite-dev -Imaster-dev $(PKG_CFLAGS) \
 	-D_FORTIFY_SOURCE=2 -fstack-protector-strong -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
@@ -47,8 +47,11 @@ SHELL_SRC := rdv-server/rdv-shell.c rdv-server/shell-parse.c rdv-server/shell-cm
 RDVCTL_SRC := rdv-server/rdvctl.c rdv-server/rdvctl-account.c rdv-server/conf.c
 
 ONSITE_SRC := onsite-dev/onsitedev.c onsite-dev/onsite-conf.c
+MASTERD_SRC := master-dev/masterd.c master-dev/master-session.c master-dev/master-conf.c
+MASTERDEV_SRC := master-dev/masterdev.c
 
-PROGS := $(BUILD)/rdvd $(BUILD)/rdv-shell $(BUILD)/rdvctl $(BUILD)/onsitedev
+PROGS := $(BUILD)/rdvd $(BUILD)/rdv-shell $(BUILD)/rdvctl $(BUILD)/onsitedev \
+	$(BUILD)/masterd $(BUILD)/masterdev
 UNIT_TESTS := $(BUILD)/test-pool $(BUILD)/test-net $(BUILD)/test-shell-parse $(BUILD)/test-conf \
 	$(BUILD)/test-acl
 
@@ -77,6 +80,14 @@ $(BUILD)/rdvctl: $(call obj,$(RDVCTL_SRC)) $(BUILD)/libshared.a
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/onsitedev: $(call obj,$(ONSITE_SRC)) $(BUILD)/libshared.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/masterd: $(call obj,$(MASTERD_SRC)) $(BUILD)/libshared.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/masterdev: $(call obj,$(MASTERDEV_SRC)) $(BUILD)/libshared.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 

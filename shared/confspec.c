@@ -81,6 +81,7 @@ static void expected(const struct conf_key *k, char *buf, size_t len)
 	case K_CIDR:
 		snprintf(buf, len, "a network address with a prefix from /8 to /30, e.g. 192.168.128.0/17");
 		return;
+	case K_ADDR: snprintf(buf, len, "an address with prefix, e.g. 192.168.38.225/28"); return;
 	case K_CHOICE:
 		used = (size_t)snprintf(buf, len, "one of");
 		for (const char *const *c = k->choices; *c && used < len; c++)
@@ -113,6 +114,15 @@ static void set_string(const struct conf_key *k, config_setting_t *s, void *base
 	case K_DEVICE: ok = device_name_valid(v); break;
 	case K_IFNAME: ok = ifname_valid(v); break;
 	case K_CHOICE: ok = choice_ok(k, v); break;
+	case K_ADDR:
+		ok = cidr4_parse(v, &cidr) == 0 && cidr.prefix >= 8 && cidr.prefix <= 30 &&
+		     (cidr.addr & ~prefix_to_mask(cidr.prefix)) &&
+		     (~cidr.addr & ~prefix_to_mask(cidr.prefix));
+		if (ok) {
+			memcpy(dst, &cidr, sizeof(cidr));
+			return;
+		}
+		break;
 	case K_CIDR:
 		ok = cidr4_parse(v, &cidr) == 0 && cidr.prefix >= 8 && cidr.prefix <= 30 &&
 		     !(cidr.addr & ~prefix_to_mask(cidr.prefix));

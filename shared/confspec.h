@@ -20,6 +20,7 @@ enum conf_kind {
 	K_DEVICE, /* device account name */
 	K_IFNAME, /* network interface name */
 	K_CHOICE, /* one of choices[] */
+	K_ADDR,   /* host address with prefix, A.B.C.D/P: stored as struct cidr4 */
 };
 
 struct conf_key {

@@ -158,8 +158,12 @@ int loop_add_signals(struct loop *loop, const int *signals, int n, loop_signal_c
 	sigset_t set;
 
 	sigemptyset(&set);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		/* an ignored signal never becomes pending: a background job started
+		 * by a shell ignores SIGINT, yet Ctrl-C must still reach us */
+		signal(signals[i], SIG_DFL);
 		sigaddset(&set, signals[i]);
+	}
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	loop->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

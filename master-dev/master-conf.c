@@ -1,0 +1,91 @@
+#include "master-conf.h"
+
+#include <errno.h>
+#include <string.h>
+#include "confspec.h"
+#include "util.h"
+
+#define S(sec, k, kind, field) CONF_STRING(struct master_conf, sec, k, kind, field)
+#define N(sec, k, field, lo, hi) CONF_NUMBER(struct master_conf, sec, k, field, lo, hi)
+
+static const struct conf_key keys[] = {
+	S(NULL, "device", K_DEVICE, link.device),
+	S(NULL, "ssh_key", K_PATH, link.ssh_key),
+	S(NULL, "resolv_conf", K_PATH, resolv_conf),
+	S(NULL, "run_dir", K_PATH, link.run_dir),
+	S(NULL, "log_file", K_PATH, log_file),
+	S(NULL, "log_level", K_LEVEL, log_level),
+	S(NULL, "access_group", K_NAME, access_group),
+	S("rdv", "host", K_HOST, link.host),
+	N("rdv", "port", link.port, 1, 65535),
+	CONF_BOOLEAN(struct master_conf, "rdv", "tls", link.tls),
+	S("rdv", "certificate", K_PATH, link.certificate),
+	S("rdv", "known_hosts", K_PATH, link.known_hosts),
+	N("rdv", "local_port", link.local_port, 1024, 65535),
+	S("extremity", "interfaces", K_IFNAME, extremity_pattern),
+	CONF_BOOLEAN(struct master_conf, "extremity", "require_usb", require_usb),
+	S("extremity", "address", K_ADDR, address),
+	N("extremity", "dhcp_first", dhcp_first, 1, 254),
+	N("extremity", "dhcp_last", dhcp_last, 1, 254),
+	N("extremity", "mtu", mtu, 576, 1500),
+	N("extremity", "lease_minutes", lease_minutes, 2, 1440),
+	S("extremity", "dnsmasq_user", K_NAME, dnsmasq_user),
+	S("tunnel", "interface", K_IFNAME, tunnel_interface),
+	N("tunnel", "local_port", vtun_local_port, 1024, 65535),
+	S("tunnel", "nft_table", K_NAME, nft_table),
+	N("routing", "table", table, 256, 2000000000),
+	N("routing", "rule_priority", rule_priority, 1, 32000),
+};
+
+static void defaults(struct master_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->link.port = 443;
+	c->link.tls = true;
+	strcpy(c->link.certificate, "/etc/rdv/rdv-server.crt");
+	strcpy(c->link.known_hosts, "/etc/rdv/known_hosts");
+	strcpy(c->link.ssh_key, "/etc/rdv/id_ed25519");
+	strcpy(c->link.run_dir, "/run/masterd");
+	c->link.local_port = 4443;
+	strcpy(c->extremity_pattern, "usb*");
+	c->require_usb = true;
+	c->address = (struct cidr4){ 0xc0a826e1u, 28 }; /* 192.168.38.225/28 */
+	c->dhcp_first = 226;
+	c->dhcp_last = 238;
+	c->mtu = 1400;
+	c->lease_minutes = 10;
+	strcpy(c->dnsmasq_user, "dnsmasq");
+	strcpy(c->resolv_conf, "/etc/resolv.conf");
+	strcpy(c->tunnel_interface, "rdvtun");
+	c->vtun_local_port = 5000;
+	strcpy(c->nft_table, "masterd");
+	c->table = 7100;
+	c->rule_priority = 7100;
+	strcpy(c->access_group, "rdv-tech");
+	strcpy(c->log_file, "/var/log/masterd.log");
+	strcpy(c->log_level, "info");
+}
+
+int master_conf_load(const char *path, struct master_conf *c, char *err, size_t errlen)
+{
+	struct conf_errors e = { err, errlen, 0, 0 };
+	uint32_t mask, net;
+
+	defaults(c);
+	conf_read(path, NULL, keys, ARRAY_SIZE(keys), c, NULL, &e);
+	if (e.count)
+		return -EINVAL;
+	mask = prefix_to_mask(c->address.prefix);
+	net = c->address.addr & mask;
+	if (!c->link.device[0])
+		conf_error(&e, NULL, "'device' (this device's account on the RDV server) is required");
+	if (!c->link.host[0])
+		conf_error(&e, NULL, "'rdv.host' (the RDV server) is required");
+	if (c->address.prefix < 24 || c->dhcp_first > c->dhcp_last ||
+	    ((net | (c->dhcp_first & 255)) & mask) != net || ((net | (c->dhcp_last & 255)) & mask) != net ||
+	    ((c->address.addr & 255) >= c->dhcp_first && (c->address.addr & 255) <= c->dhcp_last))
+		conf_error(&e, NULL, "extremity.dhcp_first %u .. dhcp_last %u must lie in the network "
+			   "of extremity.address (a /24 or smaller), without the master's own address", c->dhcp_first,
+			   c->dhcp_last);
+	return e.count ? -EINVAL : 0;
+}

@@ -1,0 +1,372 @@
+/*
+ * The master's side of a session: pick the onsite device on the RDV server,
+ * bring the vtund client up over the SSH link, and route only what enters on
+ * the extremity interface (and masterd's own DNS relay queries) into the
+ * tunnel, NATed to the tunnel address. session_end() undoes each step taken.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/fib_rules.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netlink/netlink.h>
+#include <netlink/route/route.h>
+#include <netlink/route/rule.h>
+#include <nftables/libnftables.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "child.h"
+#include "log.h"
+#include "masterd.h"
+#include "net.h"
+#include "nl.h"
+#include "util.h"
+#include "vtunparams.h"
+
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000 /* linux/if.h, which clashes with net/if.h */
+#endif
+#define CMD_TIMEOUT_S 30
+#define SETUP_TIMEOUT_S 30
+
+static int nft_run(struct masterd *d, const char *cmd)
+{
+	if (nft_run_cmd_from_buffer(d->nft, cmd) != 0) {
+		log_err("nftables: %s", nft_ctx_get_error_buffer(d->nft));
+		return -EIO;
+	}
+	return 0;
+}
+
+static void nft_remove(struct masterd *d)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "add table inet %s\ndelete table inet %s\n", d->conf.nft_table,
+		 d->conf.nft_table);
+	nft_run(d, cmd);
+	d->has_nft = false;
+}
+
+static int nft_add(struct masterd *d)
+{
+	const char *t = d->conf.nft_table, *tun = d->conf.tunnel_interface, *ext = d->ext;
+	struct passwd *pw = getpwnam(d->conf.dnsmasq_user);
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd),
+		 "table inet %s {\n"
+		 " chain forward {\n"
+		 "  type filter hook forward priority filter; policy accept;\n"
+		 "  iifname \"%s\" oifname \"%s\" tcp flags syn tcp option maxseg size set rt mtu\n"
+		 "  oifname \"%s\" iifname \"%s\" tcp flags syn tcp option maxseg size set rt mtu\n"
+		 "  iifname \"%s\" oifname \"%s\" accept\n"
+		 "  iifname \"%s\" oifname \"%s\" ct state established,related accept\n"
+		 "  iifname \"%s\" drop\n"
+		 " }\n"
+		 " chain output {\n"
+		 "  type route hook output priority mangle; policy accept;\n"
+		 "  meta skuid %u udp dport 53 meta mark set 0x%x\n"
+		 "  meta skuid %u tcp dport 53 meta mark set 0x%x\n"
+		 " }\n"
+		 " chain postrouting {\n"
+		 "  type nat hook postrouting priority srcnat; policy accept;\n"
+		 "  oifname \"%s\" masquerade\n"
+		 " }\n"
+		 "}\n",
+		 t, ext, tun, ext, tun, ext, tun, tun, ext, tun, pw ? (unsigned)pw->pw_uid : 0u,
+		 SESSION_MARK, pw ? (unsigned)pw->pw_uid : 0u, SESSION_MARK, tun);
+	if (!pw)
+		log_warn("no user %s: names on the customer LAN will not resolve", d->conf.dnsmasq_user);
+	if (nft_run(d, cmd) < 0)
+		return -EIO;
+	d->has_nft = true;
+	return 0;
+}
+
+/* iif EXT -> table; mark (DNS relay) -> table; table: default dev TUN */
+static int rules(struct masterd *d, bool add)
+{
+	struct rtnl_rule *by_if = rtnl_rule_alloc(), *by_mark = rtnl_rule_alloc();
+	struct rtnl_route *route = rtnl_route_alloc();
+	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	struct nl_addr *dst = NULL;
+	int r = 0, e;
+
+	if (!by_if || !by_mark || !route || !nh || nl_addr_parse("0.0.0.0/0", AF_INET, &dst) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	rtnl_rule_set_family(by_if, AF_INET);
+	rtnl_rule_set_prio(by_if, d->conf.rule_priority);
+	rtnl_rule_set_iif(by_if, d->ext);
+	rtnl_rule_set_table(by_if, d->conf.table);
+	rtnl_rule_set_action(by_if, FR_ACT_TO_TBL);
+	rtnl_rule_set_family(by_mark, AF_INET);
+	rtnl_rule_set_prio(by_mark, d->conf.rule_priority);
+	rtnl_rule_set_mark(by_mark, SESSION_MARK);
+	rtnl_rule_set_table(by_mark, d->conf.table);
+	rtnl_rule_set_action(by_mark, FR_ACT_TO_TBL);
+	rtnl_route_set_family(route, AF_INET);
+	rtnl_route_set_table(route, d->conf.table);
+	rtnl_route_set_dst(route, dst);
+	rtnl_route_set_scope(route, RT_SCOPE_LINK);
+	rtnl_route_nh_set_ifindex(nh, d->tun_ifindex);
+	rtnl_route_add_nexthop(route, nh);
+	nh = NULL;
+	if (add) {
+		if ((e = rtnl_route_add(d->nl, route, NLM_F_CREATE | NLM_F_EXCL)) < 0 ||
+		    (e = rtnl_rule_add(d->nl, by_if, NLM_F_CREATE | NLM_F_EXCL)) < 0 ||
+		    (e = rtnl_rule_add(d->nl, by_mark, NLM_F_CREATE | NLM_F_EXCL)) < 0) {
+			log_err("policy routing: %s", nl_geterror(e));
+			r = nl_errno(e);
+		}
+		d->has_rules = true; /* whatever got in is removed by the delete below */
+	} else {
+		rtnl_rule_delete(d->nl, by_if, 0);
+		rtnl_rule_delete(d->nl, by_mark, 0);
+		rtnl_route_delete(d->nl, route, 0); /* gone already if the tun is */
+		d->has_rules = false;
+	}
+out:
+	nl_addr_put(dst);
+	if (nh)
+		rtnl_route_nh_free(nh);
+	rtnl_route_put(route);
+	rtnl_rule_put(by_if);
+	rtnl_rule_put(by_mark);
+	return r;
+}
+
+static void drop_sent(struct rdvlink *l, const char *out, const char *errors, void *data)
+{
+	(void)l;
+	(void)out;
+	(void)errors;
+	(void)data;
+}
+
+void session_end(struct masterd *d, const char *reason)
+{
+	bool was_open = d->st != S_IDLE;
+
+	if (!was_open)
+		return;
+	loop_cancel_timer(d->loop, d->timer);
+	d->timer = NULL;
+	child_stop(d->vtund);
+	d->vtund = NULL;
+	if (d->vtund_conf[0])
+		unlink(d->vtund_conf);
+	if (d->has_rules)
+		rules(d, false);
+	if (d->has_tun)
+		nl_link_delete(d->nl, d->conf.tunnel_interface);
+	d->has_tun = d->carrier = false;
+	if (d->has_nft)
+		nft_remove(d);
+	if (d->has_forward && d->link)
+		rdvlink_forward(d->link, d->conf.vtun_local_port, d->remote_port, false);
+	d->has_forward = false;
+	dns_relay_to(d, NULL);
+	if (d->link && rdvlink_up(d->link) && !d->stopping)
+		rdvlink_cmd(d->link, "drop_vtun", CMD_TIMEOUT_S, drop_sent, d);
+	d->st = S_IDLE;
+	log_info("session with %s ended after %lds: %s", d->onsite, (long)(time(NULL) - d->started),
+		 reason);
+	reply_open(d, MASTER_ERR "SessionFailed", reason);
+	emit_session_ended(d, reason);
+	d->owner[0] = '\0';
+}
+
+static void on_vtund_exit(struct child *c, int code, int signo, void *data)
+{
+	struct masterd *d = data;
+
+	(void)c;
+	(void)code;
+	(void)signo;
+	d->vtund = NULL;
+	session_end(d, d->carrier ? "the session was ended by the RDV server or the onsite device"
+				  : "vtund could not connect");
+}
+
+static void on_setup_timeout(void *data)
+{
+	struct masterd *d = data;
+
+	d->timer = NULL;
+	session_end(d, "the tunnel did not come up in time");
+}
+
+static int start_vtund(struct masterd *d, const struct vtun_params *p)
+{
+	char text[512], label[64];
+	char *argv[] = { "/usr/sbin/vtund", "-n", "-f", d->vtund_conf, (char *)p->session,
+			 "127.0.0.1", NULL };
+	int r;
+
+	snprintf(d->vtund_conf, sizeof(d->vtund_conf), "%s/vtund.conf", d->conf.link.run_dir);
+	snprintf(text, sizeof(text),
+		 "options {\n  port %u;\n  timeout 30;\n}\n%s {\n  passwd %s;\n  type tun;\n"
+		 "  proto tcp;\n  device %s;\n  persist no;\n  keepalive yes;\n}\n",
+		 d->conf.vtun_local_port, p->session, p->secret, d->conf.tunnel_interface);
+	r = write_file_atomic(d->vtund_conf, text, 0600);
+	explicit_bzero(text, sizeof(text));
+	if (r < 0)
+		return r;
+	snprintf(label, sizeof(label), "%s vtund", d->conf.link.device);
+	return child_start(d->loop, argv, label, on_vtund_exit, d, &d->vtund);
+}
+
+static void on_params(struct rdvlink *l, const char *out, const char *errors, void *data)
+{
+	struct masterd *d = data;
+	struct vtun_params p;
+	uint32_t ip;
+
+	(void)l;
+	(void)errors;
+	if (d->st != S_OPENING)
+		return;
+	if (vtun_params_parse(out, &p, &d->tunnel_net, &ip, &d->remote_port) < 0) {
+		session_end(d, "the RDV server sent unusable vtun parameters");
+		return;
+	}
+	if (rdvlink_forward(d->link, d->conf.vtun_local_port, d->remote_port, true) < 0) {
+		session_end(d, "the SSH forward to vtund was refused");
+		return;
+	}
+	d->has_forward = true;
+	nl_link_delete(d->nl, d->conf.tunnel_interface);
+	if (nl_tun_create(d->nl, d->conf.tunnel_interface, ip, 30, &d->tun_ifindex) < 0) {
+		session_end(d, "cannot create the tunnel interface");
+		return;
+	}
+	d->has_tun = true;
+	if (rules(d, true) < 0 || nft_add(d) < 0 ||
+	    write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0) {
+		session_end(d, "cannot set up routing into the tunnel");
+		return;
+	}
+	if (start_vtund(d, &p) < 0) {
+		session_end(d, "cannot start vtund");
+		return;
+	}
+	explicit_bzero(&p, sizeof(p));
+	loop_add_timer(d->loop, SETUP_TIMEOUT_S * 1000ull, on_setup_timeout, d, &d->timer);
+}
+
+static void trim(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+}
+
+static void on_dns(struct rdvlink *l, const char *out, const char *errors, void *data)
+{
+	struct masterd *d = data;
+
+	(void)errors;
+	if (d->st != S_OPENING)
+		return;
+	snprintf(d->onsite_dns, sizeof(d->onsite_dns), "%s", out);
+	trim(d->onsite_dns);
+	if (rdvlink_cmd(l, "get_vtun_parameters", CMD_TIMEOUT_S, on_params, d) < 0)
+		session_end(d, "the RDV server link went down");
+}
+
+static void on_lan(struct rdvlink *l, const char *out, const char *errors, void *data)
+{
+	struct masterd *d = data;
+
+	(void)errors;
+	if (d->st != S_OPENING)
+		return;
+	snprintf(d->onsite_lan, sizeof(d->onsite_lan), "%s", out);
+	trim(d->onsite_lan);
+	if (rdvlink_cmd(l, "show_remote_onsite_dns_server_list", CMD_TIMEOUT_S, on_dns, d) < 0)
+		session_end(d, "the RDV server link went down");
+}
+
+/* The shell's own words name the refusal; they become the D-Bus error. */
+static const char *refusal(const char *errors)
+{
+	if (strstr(errors, "not allowed"))
+		return MASTER_ERR "NotAllowed";
+	if (strstr(errors, "busy"))
+		return MASTER_ERR "Busy";
+	if (strstr(errors, "unknown or offline"))
+		return MASTER_ERR "UnknownDevice";
+	return MASTER_ERR "Refused";
+}
+
+static void on_connect(struct rdvlink *l, const char *out, const char *errors, void *data)
+{
+	struct masterd *d = data;
+	char msg[256];
+	const char *colon;
+
+	(void)out;
+	if (d->st != S_OPENING)
+		return;
+	if (errors[0]) {
+		/* "connect_to_onsite_dev: rpi1: busy in another session" -> after the command name */
+		colon = strstr(errors, ": ");
+		snprintf(msg, sizeof(msg), "%s", colon ? colon + 2 : errors);
+		trim(msg);
+		log_warn("connect to %s refused: %s", d->onsite, msg);
+		reply_open(d, refusal(errors), msg);
+		d->st = S_IDLE;
+		d->owner[0] = '\0';
+		return;
+	}
+	if (rdvlink_cmd(l, "show_remote_onsite_ip_config", CMD_TIMEOUT_S, on_lan, d) < 0)
+		session_end(d, "the RDV server link went down");
+}
+
+void session_open(struct masterd *d, const char *onsite)
+{
+	char line[80];
+
+	snprintf(d->onsite, sizeof(d->onsite), "%s", onsite);
+	d->st = S_OPENING;
+	d->started = time(NULL);
+	d->onsite_lan[0] = d->onsite_dns[0] = '\0';
+	snprintf(line, sizeof(line), "connect_to_onsite_dev %s", onsite);
+	log_info("opening a session with %s", onsite);
+	if (rdvlink_cmd(d->link, line, CMD_TIMEOUT_S, on_connect, d) < 0) {
+		d->st = S_IDLE;
+		reply_open(d, MASTER_ERR "Busy", "the RDV server link is busy, try again");
+	}
+}
+
+void session_link_event(struct masterd *d, int ifindex, unsigned flags, bool gone)
+{
+	bool carrier = (flags & IFF_UP) && (flags & IFF_LOWER_UP);
+
+	if (d->st == S_IDLE || !d->has_tun || ifindex != d->tun_ifindex)
+		return;
+	if (gone || (d->carrier && !carrier)) {
+		if (gone)
+			d->has_tun = false;
+		session_end(d, gone ? "the tunnel interface was removed" : "the tunnel closed");
+		return;
+	}
+	if (carrier && !d->carrier) {
+		d->carrier = true;
+		d->st = S_UP;
+		loop_cancel_timer(d->loop, d->timer);
+		d->timer = NULL;
+		if (d->onsite_dns[0])
+			dns_relay_to(d, d->onsite_dns);
+		log_info("session established with %s: LAN %s, DNS %s, laptop on %s", d->onsite,
+			 d->onsite_lan, d->onsite_dns[0] ? d->onsite_dns : "none", d->ext);
+		reply_open(d, NULL, NULL);
+	}
+}

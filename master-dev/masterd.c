@@ -1,0 +1,620 @@
+/*
+ * masterd: the master Pi's root daemon. Keeps the link to the RDV server,
+ * watches for the USB-Ethernet adapter the technician's laptop plugs into
+ * (the extremity interface), serves it DHCP and DNS with dnsmasq, and runs
+ * sessions for masterdev, which drives it over the system bus. A session
+ * lives while the masterdev that opened it does.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <grp.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <nftables/libnftables.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "child.h"
+#include "dbusloop.h"
+#include "log.h"
+#include "masterd.h"
+#include "nl.h"
+#include "util.h"
+
+/* ---- DNS relay and DHCP on the extremity interface --------------------------- */
+
+/* dnsmasq relays the laptop's queries: to the onsite's servers during a session */
+void dns_relay_to(struct masterd *d, const char *servers)
+{
+	char text[512] = "", own[256] = "", line[256], ip[64];
+	const char *list = servers;
+	FILE *f;
+	uint32_t a;
+
+	if (!d->servers_file[0])
+		return;
+	if (!list) {
+		f = fopen(d->conf.resolv_conf, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "nameserver %63s", ip) == 1 && ip4_parse(ip, &a) == 0 &&
+			    (a >> 24) != 127) /* not a resolver of this very machine */
+				snprintf(own + strlen(own), sizeof(own) - strlen(own), "%s ", ip);
+		if (f)
+			fclose(f);
+		list = own;
+	}
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, " ");
+		if (n && n < sizeof(ip)) {
+			memcpy(ip, p, n);
+			ip[n] = '\0';
+			if (ip4_parse(ip, &a) == 0)
+				snprintf(text + strlen(text), sizeof(text) - strlen(text), "server=%s\n", ip);
+		}
+		p += n;
+		p += strspn(p, " ");
+	}
+	write_file_atomic(d->servers_file, text, 0644);
+	if (d->dnsmasq)
+		kill(child_pid(d->dnsmasq), SIGHUP);
+}
+
+static void on_dnsmasq_exit(struct child *c, int code, int signo, void *data)
+{
+	struct masterd *d = data;
+
+	(void)c;
+	d->dnsmasq = NULL;
+	log_err("dnsmasq on %s stopped (status %d, signal %d): the laptop gets no address",
+		d->ext, code, signo);
+}
+
+static int start_dnsmasq(struct masterd *d)
+{
+	uint32_t a = d->conf.address.addr, net = a & prefix_to_mask(d->conf.address.prefix);
+	char self[16], first[16], last[16], mask[16], range[96], iface[32], listen[40];
+	char router[48], dns[48], mtu[48], leases[200], servers[220], user[48], label[48];
+	char *argv[] = { "/usr/sbin/dnsmasq", "--keep-in-foreground", "--log-facility=-",
+			 "--conf-file=/dev/null", "--bind-interfaces", iface, listen, "--port=53",
+			 "--no-resolv", "--no-hosts", servers, range, router, dns, mtu, leases,
+			 "--dhcp-authoritative", "--pid-file=", user, NULL };
+
+	ip4_format(a, self, sizeof(self));
+	ip4_format(net | d->conf.dhcp_first, first, sizeof(first));
+	ip4_format(net | d->conf.dhcp_last, last, sizeof(last));
+	ip4_format(prefix_to_mask(d->conf.address.prefix), mask, sizeof(mask));
+	snprintf(range, sizeof(range), "--dhcp-range=%s,%s,%s,%um", first, last, mask,
+		 d->conf.lease_minutes);
+	snprintf(iface, sizeof(iface), "--interface=%s", d->ext);
+	snprintf(listen, sizeof(listen), "--listen-address=%s", self);
+	snprintf(router, sizeof(router), "--dhcp-option=option:router,%s", self);
+	snprintf(dns, sizeof(dns), "--dhcp-option=option:dns-server,%s", self);
+	/* the laptop needs no manual MTU: DHCP option 26 */
+	snprintf(mtu, sizeof(mtu), "--dhcp-option=option:mtu,%u", d->conf.mtu);
+	snprintf(leases, sizeof(leases), "--dhcp-leasefile=%s/leases", d->conf.link.run_dir);
+	snprintf(d->servers_file, sizeof(d->servers_file), "%s/dns-servers", d->conf.link.run_dir);
+	snprintf(servers, sizeof(servers), "--servers-file=%s", d->servers_file);
+	snprintf(user, sizeof(user), "--user=%s", d->conf.dnsmasq_user);
+	snprintf(label, sizeof(label), "dnsmasq %s", d->ext);
+	dns_relay_to(d, d->st == S_UP && d->onsite_dns[0] ? d->onsite_dns : NULL);
+	return child_start(d->loop, argv, label, on_dnsmasq_exit, d, &d->dnsmasq);
+}
+
+/* ---- the extremity interface ------------------------------------------------- */
+
+static bool on_usb_bus(const char *ifname)
+{
+	char path[128], target[512];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/device", ifname);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	return strstr(target, "/usb") != NULL;
+}
+
+static void emit(struct masterd *d, const char *member, const char *arg)
+{
+	DBusMessage *m = dbus_message_new_signal(MASTER_PATH, MASTER_IFACE, member);
+
+	if (!m)
+		return;
+	dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID);
+	dbus_connection_send(d->bus, m, NULL);
+	dbus_message_unref(m);
+}
+
+void emit_session_ended(struct masterd *d, const char *reason) { emit(d, "SessionEnded", reason); }
+
+static void adopt(struct masterd *d, struct rtnl_link *link)
+{
+	struct rtnl_addr *addr = rtnl_addr_alloc();
+	struct rtnl_link *change = rtnl_link_alloc();
+	struct nl_addr *local = NULL;
+	char cidr[24];
+	int r = -NLE_NOMEM;
+
+	snprintf(d->ext, sizeof(d->ext), "%s", rtnl_link_get_name(link));
+	d->ext_ifindex = rtnl_link_get_ifindex(link);
+	cidr4_format(&d->conf.address, cidr, sizeof(cidr));
+	if (addr && change && nl_addr_parse(cidr, AF_INET, &local) == 0) {
+		rtnl_addr_set_ifindex(addr, d->ext_ifindex);
+		rtnl_addr_set_local(addr, local);
+		r = rtnl_addr_add(d->nl, addr, 0);
+		if (r == -NLE_EXIST)
+			r = 0;
+		rtnl_link_set_flags(change, IFF_UP);
+		if (r == 0)
+			r = rtnl_link_change(d->nl, link, change, 0);
+	}
+	nl_addr_put(local);
+	rtnl_addr_put(addr);
+	rtnl_link_put(change);
+	if (r < 0) {
+		log_err("extremity %s: cannot set %s: %s", d->ext, cidr, nl_geterror(r));
+		return;
+	}
+	log_info("extremity interface %s: %s, DHCP for the laptop", d->ext, cidr);
+	if (start_dnsmasq(d) < 0)
+		log_err("cannot start dnsmasq on %s", d->ext);
+	emit(d, "ExtremityChanged", d->ext);
+}
+
+static void drop_extremity(struct masterd *d)
+{
+	log_info("extremity interface %s removed", d->ext);
+	child_stop(d->dnsmasq);
+	d->dnsmasq = NULL;
+	session_end(d, "the extremity interface (USB-Ethernet adapter) was removed");
+	d->ext[0] = '\0';
+	d->ext_ifindex = 0;
+	emit(d, "ExtremityChanged", "");
+}
+
+static void link_seen(struct masterd *d, struct rtnl_link *link, bool gone)
+{
+	const char *name = rtnl_link_get_name(link);
+	int ifindex = rtnl_link_get_ifindex(link);
+
+	session_link_event(d, ifindex, rtnl_link_get_flags(link), gone);
+	if (d->ext_ifindex == ifindex && gone) {
+		drop_extremity(d);
+		return;
+	}
+	if (gone || d->ext[0] || !name || fnmatch(d->conf.extremity_pattern, name, 0) ||
+	    (d->conf.require_usb && !on_usb_bus(name)))
+		return;
+	adopt(d, link);
+}
+
+struct seen_ctx {
+	struct masterd *d;
+	bool gone;
+};
+
+static void on_link_object(struct nl_object *obj, void *arg)
+{
+	struct seen_ctx *ctx = arg;
+
+	link_seen(ctx->d, (struct rtnl_link *)obj, ctx->gone);
+}
+
+static int on_nl_msg(struct nl_msg *msg, void *data)
+{
+	int type = nlmsg_hdr(msg)->nlmsg_type;
+	struct seen_ctx ctx = { data, type == RTM_DELLINK };
+
+	if (type == RTM_NEWLINK || ctx.gone)
+		nl_msg_parse(msg, on_link_object, &ctx);
+	return NL_OK;
+}
+
+static void on_netlink(int fd, short revents, void *data)
+{
+	struct masterd *d = data;
+
+	(void)fd;
+	(void)revents;
+	nl_recvmsgs_default(d->nl_events);
+}
+
+/* an adapter plugged before boot is there already: no event will say so */
+static void scan_links(struct masterd *d)
+{
+	struct nl_cache *cache;
+	struct seen_ctx ctx = { d, false };
+
+	if (rtnl_link_alloc_cache(d->nl, AF_UNSPEC, &cache) < 0)
+		return;
+	nl_cache_foreach(cache, on_link_object, &ctx);
+	nl_cache_free(cache);
+}
+
+static int netlink_setup(struct masterd *d)
+{
+	int r;
+
+	d->nl = nl_socket_alloc();
+	d->nl_events = nl_socket_alloc();
+	if (!d->nl || !d->nl_events)
+		return -ENOMEM;
+	if ((r = nl_connect(d->nl, NETLINK_ROUTE)) < 0 || (r = nl_connect(d->nl_events, NETLINK_ROUTE)) < 0)
+		return nl_errno(r);
+	nl_socket_disable_seq_check(d->nl_events);
+	nl_socket_modify_cb(d->nl_events, NL_CB_VALID, NL_CB_CUSTOM, on_nl_msg, d);
+	if ((r = nl_socket_add_membership(d->nl_events, RTNLGRP_LINK)) < 0 ||
+	    (r = nl_socket_set_nonblocking(d->nl_events)) < 0)
+		return nl_errno(r);
+	return loop_add_fd(d->loop, nl_socket_get_fd(d->nl_events), POLLIN, on_netlink, d, NULL);
+}
+
+/* ---- D-Bus ------------------------------------------------------------------- */
+
+void reply_open(struct masterd *d, const char *error_name, const char *message)
+{
+	DBusMessage *r;
+	const char *lan = d->onsite_lan, *dns = d->onsite_dns;
+
+	if (!d->pending_open)
+		return;
+	if (error_name)
+		r = dbus_message_new_error(d->pending_open, error_name, message);
+	else if ((r = dbus_message_new_method_return(d->pending_open)))
+		dbus_message_append_args(r, DBUS_TYPE_STRING, &lan, DBUS_TYPE_STRING, &dns,
+					 DBUS_TYPE_INVALID);
+	if (r) {
+		dbus_connection_send(d->bus, r, NULL);
+		dbus_message_unref(r);
+	}
+	dbus_message_unref(d->pending_open);
+	d->pending_open = NULL;
+}
+
+static void reply_error(struct masterd *d, DBusMessage *m, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void reply_error(struct masterd *d, DBusMessage *m, const char *name, const char *fmt, ...)
+{
+	char text[300];
+	va_list ap;
+	DBusMessage *r;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if ((r = dbus_message_new_error(m, name, text))) {
+		dbus_connection_send(d->bus, r, NULL);
+		dbus_message_unref(r);
+	}
+}
+
+static void on_list(struct rdvlink *l, const char *out, const char *errors, void *data)
+{
+	struct masterd *d = data;
+	DBusMessage *r;
+	DBusMessageIter it, arr, st;
+
+	(void)l;
+	(void)errors;
+	if (!d->pending_list)
+		return;
+	if ((r = dbus_message_new_method_return(d->pending_list))) {
+		dbus_message_iter_init_append(r, &it);
+		dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "(sssss)", &arr);
+		for (const char *p = out; *p;) {
+			char line[512], *f[5];
+			size_t n = strcspn(p, "\n");
+			int k = 0;
+			if (n < sizeof(line)) {
+				memcpy(line, p, n);
+				line[n] = '\0';
+				for (char *s = line, *tab; k < 5 && s; s = tab ? tab + 1 : NULL) {
+					tab = strchr(s, '\t');
+					if (tab)
+						*tab = '\0';
+					f[k++] = s;
+				}
+			}
+			if (k == 5 && device_name_valid(f[0])) {
+				dbus_message_iter_open_container(&arr, DBUS_TYPE_STRUCT, NULL, &st);
+				for (int i = 0; i < 5; i++)
+					dbus_message_iter_append_basic(&st, DBUS_TYPE_STRING, &f[i]);
+				dbus_message_iter_close_container(&arr, &st);
+			}
+			p += n;
+			p += *p == '\n';
+		}
+		dbus_message_iter_close_container(&it, &arr);
+		dbus_connection_send(d->bus, r, NULL);
+		dbus_message_unref(r);
+	}
+	dbus_message_unref(d->pending_list);
+	d->pending_list = NULL;
+}
+
+static bool unreachable(struct masterd *d, DBusMessage *m)
+{
+	if (d->link && rdvlink_up(d->link))
+		return false;
+	reply_error(d, m, MASTER_ERR "Unreachable", "RDV server unreachable: %s",
+		    d->link ? rdvlink_last_error(d->link) : "not started");
+	return true;
+}
+
+static void m_list(struct masterd *d, DBusMessage *m)
+{
+	if (unreachable(d, m))
+		return;
+	if (d->pending_list || d->st == S_OPENING ||
+	    rdvlink_cmd(d->link, "show_online_onsite_devs_details", 30, on_list, d) < 0) {
+		reply_error(d, m, MASTER_ERR "Busy", "masterd is busy with the RDV server, try again");
+		return;
+	}
+	d->pending_list = dbus_message_ref(m);
+}
+
+static void m_open(struct masterd *d, DBusMessage *m)
+{
+	const char *id = NULL;
+
+	if (!dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &id, DBUS_TYPE_INVALID) ||
+	    !device_name_valid(id)) {
+		reply_error(d, m, MASTER_ERR "InvalidArgument", "'%.40s' is not a device ID", id ? id : "");
+		return;
+	}
+	if (!d->ext[0]) {
+		reply_error(d, m, MASTER_ERR "NoExtremity",
+			    "no extremity interface: plug the USB-Ethernet adapter into the master");
+		return;
+	}
+	if (unreachable(d, m))
+		return;
+	if (d->st != S_IDLE || d->pending_list) {
+		reply_error(d, m, MASTER_ERR "Busy", "a session is already open (with %s)", d->onsite);
+		return;
+	}
+	snprintf(d->owner, sizeof(d->owner), "%s", dbus_message_get_sender(m));
+	d->pending_open = dbus_message_ref(m);
+	session_open(d, id);
+}
+
+static void m_close(struct masterd *d, DBusMessage *m)
+{
+	DBusMessage *r;
+
+	if (d->st != S_IDLE)
+		session_end(d, "closed by masterdev");
+	if ((r = dbus_message_new_method_return(m))) {
+		dbus_connection_send(d->bus, r, NULL);
+		dbus_message_unref(r);
+	}
+}
+
+static void m_status(struct masterd *d, DBusMessage *m)
+{
+	static const char *const states[] = { "idle", "opening", "established" };
+	DBusMessage *r = dbus_message_new_method_return(m);
+	const char *ext = d->ext, *err = d->link ? rdvlink_last_error(d->link) : "";
+	const char *state = states[d->st], *onsite = d->st != S_IDLE ? d->onsite : "";
+	dbus_bool_t up = d->link && rdvlink_up(d->link);
+
+	if (!r)
+		return;
+	dbus_message_append_args(r, DBUS_TYPE_STRING, &ext, DBUS_TYPE_BOOLEAN, &up, DBUS_TYPE_STRING,
+				 &err, DBUS_TYPE_STRING, &state, DBUS_TYPE_STRING, &onsite,
+				 DBUS_TYPE_INVALID);
+	dbus_connection_send(d->bus, r, NULL);
+	dbus_message_unref(r);
+}
+
+/* root, or a member of the technicians' group (the bus policy says the same) */
+static bool caller_allowed(struct masterd *d, DBusMessage *m)
+{
+	unsigned long uid = dbus_bus_get_unix_user(d->bus, dbus_message_get_sender(m), NULL);
+	struct passwd *pw = getpwuid((uid_t)uid);
+	struct group *gr = getgrnam(d->conf.access_group);
+	gid_t groups[64];
+	int n = ARRAY_SIZE(groups);
+
+	if (uid == 0)
+		return true;
+	if (!pw || !gr || getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == gr->gr_gid)
+			return true;
+	return false;
+}
+
+static DBusHandlerResult on_method(DBusConnection *c, DBusMessage *m, void *data)
+{
+	static const struct { const char *name, *sig; void (*fn)(struct masterd *, DBusMessage *); } t[] = {
+		{ "ListOnsite", "", m_list }, { "Open", "s", m_open },
+		{ "Close", "", m_close },     { "GetStatus", "", m_status },
+	};
+	struct masterd *d = data;
+
+	(void)c;
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		if (!dbus_message_is_method_call(m, MASTER_IFACE, t[i].name))
+			continue;
+		if (!dbus_message_has_signature(m, t[i].sig))
+			reply_error(d, m, DBUS_ERROR_INVALID_ARGS, "%s takes (%s)", t[i].name, t[i].sig);
+		else if (!caller_allowed(d, m))
+			reply_error(d, m, DBUS_ERROR_ACCESS_DENIED, "only root and members of %s",
+				    d->conf.access_group);
+		else
+			t[i].fn(d, m);
+		return DBUS_HANDLER_RESULT_HANDLED;
+	}
+	return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+}
+
+/* the masterdev that opened the session is gone: so is the session */
+static DBusHandlerResult on_signal(DBusConnection *c, DBusMessage *m, void *data)
+{
+	struct masterd *d = data;
+	const char *name, *old, *new;
+
+	(void)c;
+	if (dbus_message_is_signal(m, DBUS_INTERFACE_DBUS, "NameOwnerChanged") &&
+	    dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING, &old,
+				  DBUS_TYPE_STRING, &new, DBUS_TYPE_INVALID) &&
+	    !*new && d->owner[0] && !strcmp(name, d->owner)) {
+		if (d->pending_open) {
+			dbus_message_unref(d->pending_open);
+			d->pending_open = NULL;
+		}
+		if (d->st != S_IDLE)
+			session_end(d, "masterdev ended");
+		d->owner[0] = '\0';
+	}
+	return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
+}
+
+static int bus_setup(struct masterd *d)
+{
+	static const DBusObjectPathVTable vtable = { .message_function = on_method };
+	DBusError err;
+
+	dbus_error_init(&err);
+	d->bus = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
+	if (!d->bus) {
+		log_err("cannot connect to the system bus: %s", err.message);
+		dbus_error_free(&err);
+		return -ECONNREFUSED;
+	}
+	dbus_connection_set_exit_on_disconnect(d->bus, FALSE);
+	dbus_bus_add_match(d->bus, "type='signal',sender='" DBUS_SERVICE_DBUS
+				   "',member='NameOwnerChanged'", NULL);
+	if (!dbus_connection_add_filter(d->bus, on_signal, d, NULL) ||
+	    !dbus_connection_register_object_path(d->bus, MASTER_PATH, &vtable, d))
+		return -ENOMEM;
+	if (dbus_bus_request_name(d->bus, MASTER_BUS_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE, &err) !=
+	    DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER) {
+		log_err("cannot own %s: %s", MASTER_BUS_NAME,
+			dbus_error_is_set(&err) ? err.message : "another masterd runs");
+		dbus_error_free(&err);
+		return -EADDRINUSE;
+	}
+	return dbusloop_attach(d->bus, d->loop);
+}
+
+/* ---- main -------------------------------------------------------------------- */
+
+static void on_link(struct rdvlink *l, bool up, const char *why, void *data)
+{
+	struct masterd *d = data;
+	char reason[200];
+
+	(void)l;
+	if (up)
+		return;
+	snprintf(reason, sizeof(reason), "the RDV server link went down: %s", why);
+	if (d->pending_list) {
+		reply_error(d, d->pending_list, MASTER_ERR "Unreachable", "%s", reason);
+		dbus_message_unref(d->pending_list);
+		d->pending_list = NULL;
+	}
+	session_end(d, reason);
+}
+
+static void on_signal_quit(int signo, void *data)
+{
+	struct masterd *d = data;
+
+	log_info("signal %d: stopping", signo);
+	d->stopping = true;
+	loop_quit(d->loop, 0);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "foreground", no_argument, NULL, 'n' },
+		{ "debug", no_argument, NULL, 'd' },        { "check-config", no_argument, NULL, 't' },
+		{ 0 } };
+	static const int signals[] = { SIGTERM, SIGINT };
+	struct masterd d = { 0 };
+	const char *path = MASTER_CONF_PATH;
+	bool foreground = false, check = false, debug = false;
+	enum log_level level;
+	char err[4096], cmd[160];
+	uint64_t deadline;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:ndt", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'n': foreground = true; break;
+		case 'd': debug = true; break;
+		case 't': check = true; break;
+		default:
+			fprintf(stderr, "Usage: masterd [-c CONFIG] [-n] [-d] [-t]\n");
+			return 2;
+		}
+	}
+	if (master_conf_load(path, &d.conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "masterd: %s: invalid configuration:\n%s", path, err);
+		return 2;
+	}
+	if (check) {
+		printf("%s: configuration OK\n", path);
+		return 0;
+	}
+	log_set_ident("masterd");
+	log_parse_level(d.conf.log_level, &level);
+	log_set_level(debug ? LOG_DEBUG_ : level);
+	if (!foreground && (r = log_open(d.conf.log_file)) < 0) {
+		fprintf(stderr, "masterd: cannot open %s: %s\n", d.conf.log_file, strerror(-r));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((mkdir(d.conf.link.run_dir, 0700) < 0 && errno != EEXIST) || loop_new(&d.loop) < 0 ||
+	    loop_add_signals(d.loop, signals, 2, on_signal_quit, &d) < 0 || netlink_setup(&d) < 0 ||
+	    !(d.nft = nft_ctx_new(NFT_CTX_DEFAULT)) || bus_setup(&d) < 0) {
+		log_err("cannot start");
+		return 1;
+	}
+	/* dnsmasq drops to its user; the run dir must let it keep its leases */
+	chmod(d.conf.link.run_dir, 0755);
+	nft_ctx_buffer_output(d.nft);
+	nft_ctx_buffer_error(d.nft);
+	/* what a previous run may have left */
+	nl_link_delete(d.nl, d.conf.tunnel_interface);
+	snprintf(cmd, sizeof(cmd), "add table inet %s\ndelete table inet %s\n", d.conf.nft_table,
+		 d.conf.nft_table);
+	nft_run_cmd_from_buffer(d.nft, cmd);
+	log_info("starting: device %s, RDV server %s:%u, extremity interfaces %s%s",
+		 d.conf.link.device, d.conf.link.host, d.conf.link.port, d.conf.extremity_pattern,
+		 d.conf.require_usb ? " on a USB bus" : "");
+	scan_links(&d);
+	if (rdvlink_start(d.loop, &d.conf.link, on_link, &d, &d.link) < 0)
+		return 1;
+	r = loop_run(d.loop);
+	session_end(&d, "masterd stopping");
+	rdvlink_stop(d.link);
+	d.link = NULL;
+	child_stop(d.dnsmasq);
+	deadline = now_ms() + 2000;
+	while (child_count() && now_ms() < deadline)
+		loop_iterate(d.loop, 50);
+	child_kill_all();
+	nft_ctx_free(d.nft);
+	nl_socket_free(d.nl);
+	nl_socket_free(d.nl_events);
+	log_info("stopped");
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,60 @@
+/* masterd: the master Pi's root daemon, driven by masterdev over D-Bus. */
+#pragma once
+#include <dbus/dbus.h>
+#include <stdbool.h>
+#include <time.h>
+#include "loop.h"
+#include "master-conf.h"
+#include "rdvlink.h"
+
+#define MASTER_BUS_NAME "org.rdvkit.Master"
+#define MASTER_PATH "/org/rdvkit/Master"
+#define MASTER_IFACE "org.rdvkit.Master1"
+#define MASTER_ERR "org.rdvkit.Master.Error."
+#define SESSION_MARK 0x52dd /* masterd's DNS relay queries, routed into the session */
+
+enum session_state { S_IDLE, S_OPENING, S_UP };
+
+struct child;
+struct nl_sock;
+struct nft_ctx;
+
+struct masterd {
+	struct master_conf conf;
+	struct loop *loop;
+	DBusConnection *bus;
+	struct rdvlink *link;
+	struct nl_sock *nl, *nl_events;
+	struct nft_ctx *nft;
+	bool stopping;
+	/* the extremity interface and its DHCP/DNS server */
+	char ext[16];
+	int ext_ifindex;
+	struct child *dnsmasq;
+	char servers_file[200];
+	/* the session */
+	enum session_state st;
+	char onsite[32];
+	char owner[64];            /* bus name of the masterdev that opened it */
+	DBusMessage *pending_open;
+	DBusMessage *pending_list;
+	struct child *vtund;
+	bool has_tun, has_nft, has_forward, has_rules, carrier;
+	int tun_ifindex;
+	unsigned remote_port;
+	uint32_t tunnel_net;
+	char onsite_lan[32], onsite_dns[80];
+	struct loop_timer *timer;
+	time_t started;
+	char vtund_conf[200];
+};
+
+/* master-session.c */
+void session_open(struct masterd *d, const char *onsite);
+void session_end(struct masterd *d, const char *reason);
+void session_link_event(struct masterd *d, int ifindex, unsigned flags, bool gone);
+
+/* masterd.c */
+void dns_relay_to(struct masterd *d, const char *servers); /* NULL: the master's own */
+void reply_open(struct masterd *d, const char *error_name, const char *message);
+void emit_session_ended(struct masterd *d, const char *reason);

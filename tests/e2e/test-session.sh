@@ -1,0 +1,118 @@
+#!/bin/bash
+# The whole chain, for real: laptop --usb0-- masterd/masterdev --TLS/443--
+# rdvd --TLS/443-- onsitedev -- customer LAN, through a customer firewall
+# that lets only TCP 443 out. The laptop gets its lease from the master.
+set -u
+T_NAME=session
+REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-$REPO/build}
+. "$REPO/tests/lib/common.sh"
+. "$REPO/tests/lib/rdv-env.sh"
+. "$REPO/tests/lib/devices.sh"
+need_root
+TOPO=$REPO/tests/topo.sh
+P=s$(printf '%04d' $(($$ % 10000)))
+trap 'run_cleanup' EXIT
+trap 'exit 1' INT TERM
+trap '' PIPE
+
+"$TOPO" up "$P" || { not_ok "topology comes up"; finish; exit 1; }
+at_exit "$TOPO" down "$P"
+RDV_NS=$P-rdv RDV_IP=198.18.0.10
+rdv_setup "$P" || { not_ok "RDV server starts"; finish; exit 1; }
+O=${P}o M=${P}m
+dev_account "$O" onsite && dev_account "$M" master || not_ok "device accounts"
+# a 10 MB file on the customer host, for an intact transfer
+WWW=/run/rdv-topo/$P/plc1/www
+head -c 10485760 /dev/urandom >"$WWW/big.bin"
+big_sum=$(sha256sum <"$WWW/big.bin")
+
+onsite_start "$O" 1
+master_start "$M" 1 || not_ok "masterd starts"
+online_free() { rdvctl devices | grep -q "^$O .*plc-site-1 .*free"; }
+check "the onsite device is online and announced" wait_for 15 online_free
+laptop_dhcp 1
+leased() { [ -s "$D/lease-1" ]; }
+check "the laptop gets a lease from the master's dnsmasq" wait_for 20 leased
+read -r l_ip l_mtu l_router l_dns <"$D/lease-1" 2>/dev/null
+check "the lease is in 192.168.38.226-238, router and DNS .225, MTU 1400" \
+	bash -c "[[ '$l_ip' =~ ^192\.168\.38\.(22[6-9]|23[0-8])$ ]] && [ '$l_router $l_dns $l_mtu' = '192.168.38.225 192.168.38.225 1400' ]"
+lap() { ip netns exec "$P-laptop1" "$@"; }
+check_not "outside a session the laptop does not reach the customer host" lap ping -c 1 -W 1 -q 10.1.0.20 >/dev/null
+
+list=$(masterdev "$M" 1 -l)
+check "masterdev -l lists the onsite with hostname and LAN address" \
+	bash -c "grep -q '^$O .*plc-site-1 .*10.1.0.10/24 .*lan .*free' <<<\"\$1\" && grep -q '1 onsite device online' <<<\"\$1\"" _ "$list"
+
+# masterdev -o ID: holds the session until Ctrl-C
+open_session() {
+	ip netns exec "$P-master1" env DBUS_SYSTEM_BUS_ADDRESS="${MBUS[$M]}" \
+		"$BUILD/masterdev" -o "$O" >"$D/masterdev.out" 2>&1 &
+	MASTERDEV=$!
+	at_exit kill "$MASTERDEV"
+	wait_for 30 grep -q "Session established" "$D/masterdev.out"
+}
+check "masterdev -o establishes the session and says so" open_session
+check "it prints the onsite's LAN address" grep -q "customer LAN 10.1.0.10/24, DNS 10.1.0.20" "$D/masterdev.out"
+check "the laptop pings the customer host" lap ping -c 2 -i 0.3 -W 2 -q 10.1.0.20 >/dev/null
+check "curl from the laptop returns the customer host's page (HTTP 200, its body)" \
+	bash -c "[ \"\$(ip netns exec $P-laptop1 curl -sS -m 10 -o /dev/stderr -w '%{http_code}' http://10.1.0.20/ 2>&1 | tr '\n' ' ')\" = 'plc1 of customer 1: hello from the customer LAN 200' ]"
+got_sum=$(lap curl -sS -m 60 http://10.1.0.20/big.bin | sha256sum)
+check "a 10 MB transfer arrives intact (sha256)" test "$got_sum" = "$big_sum"
+check "a ping with DF set at the MTU the laptop was given (1400) passes" \
+	lap ping -M do -s 1372 -c 2 -i 0.3 -W 2 -q 10.1.0.20 >/dev/null
+check "the laptop resolves a name only the customer LAN's DNS knows" \
+	bash -c "ip netns exec $P-laptop1 busybox nslookup -type=a plc.customer.lan 192.168.38.225 | grep -q 'Address: 10.1.0.20'"
+check_not "the master itself has no route to the customer LAN" \
+	ip netns exec "$P-master1" ping -c 1 -W 1 -q 10.1.0.20 >/dev/null 2>&1
+out=$(masterdev "$M" 1 -o "$O" 2>&1); rc=$?
+check "a second masterdev -o gets a clear refusal while the session is open" \
+	bash -c "[ $rc -eq 4 ] && grep -q 'a session is already open' <<<\"\$1\"" _ "$out"
+
+# Ctrl-C
+ns_procs() { local p; for p in $(ip netns pids "$1"); do cat "/proc/$p/comm" 2>/dev/null; done; }
+all_clean() {
+	! ns_procs "$P-master1" | grep -qx vtund && ! ns_procs "$P-onsite1" | grep -qx vtund &&
+	! ip -n "$P-master1" link show rdvtun >/dev/null 2>&1 && ! ip -n "$P-onsite1" link show rdvtun >/dev/null 2>&1 &&
+	! ip -n "$P-master1" rule | grep -q "lookup 7100" &&
+	! ip netns exec "$P-master1" nft list table inet masterd >/dev/null 2>&1 &&
+	! ip netns exec "$P-onsite1" nft list table inet onsitedev >/dev/null 2>&1 &&
+	! rdvctl sessions | grep -q "$O" && ! ip -n "$NS_RDV" link show rdv0m >/dev/null 2>&1
+}
+kill -INT "$MASTERDEV"
+check "Ctrl-C: within 2 s no vtund, tunnel, rule or nftables table of the session on master, RDV or onsite" \
+	wait_for 2 all_clean
+check "masterdev says why it ended" grep -q "ended: closed by masterdev" "$D/masterdev.out"
+check "the onsite is back in standby" wait_for 5 online_free
+check_not "the laptop no longer reaches the customer host" lap ping -c 1 -W 1 -q 10.1.0.20 >/dev/null
+check "a second session right after works" open_session
+check "traffic flows in it" lap ping -c 2 -i 0.3 -W 2 -q 10.1.0.20 >/dev/null
+
+# the adapter unplugged mid-session
+"$TOPO" unplug "$P" 1
+check "unplugging the adapter ends the session, masterdev says why" \
+	wait_for 5 grep -q "ended: the extremity interface (USB-Ethernet adapter) was removed" "$D/masterdev.out"
+check "the RDV server ends it too" wait_for 5 all_clean
+check "and the onsite logs it" grep -q "session ended" "$D/$O/onsitedev.log"
+out=$(masterdev "$M" 1 -o "$O" 2>&1); rc=$?
+check "without the adapter masterdev -o refuses clearly (exit 5)" \
+	bash -c "[ $rc -eq 5 ] && grep -q 'plug the USB-Ethernet adapter' <<<\"\$1\"" _ "$out"
+"$TOPO" plug "$P" 1
+kill "${LAPTOP_DHCP[1]}" 2>/dev/null
+laptop_dhcp 1
+check "plugged again, the laptop gets a lease again" wait_for 20 leased
+check "and a new session works" open_session
+check "traffic flows in it" lap ping -c 2 -i 0.3 -W 2 -q 10.1.0.20 >/dev/null
+kill -INT "$MASTERDEV"
+wait_for 5 all_clean
+
+# refusals
+out=$(masterdev "$M" 1 -o "${P}zz" 2>&1); rc=$?
+check "an unknown onsite is refused clearly (exit 4)" \
+	bash -c "[ $rc -eq 4 ] && grep -q 'unknown or offline onsite device' <<<\"\$1\"" _ "$out"
+kill "$RDVD_PID"; wait "$RDVD_PID" 2>/dev/null
+down() { masterdev "$M" 1 -l 2>&1 | grep -q "RDV server unreachable"; }
+check "with the RDV server down, masterdev says it is unreachable" wait_for 5 down
+rdvd_start
+check "the onsite is online again within 10 s by itself" wait_for 10 online_free
+finish
