@@ -31,6 +31,7 @@
 #endif
 #define CMD_TIMEOUT_S 30
 #define SETUP_TIMEOUT_S 30
+#define REMOTE_END "the tunnel closed (ended by the RDV server, the onsite device or the network)"
 
 static int nft_run(struct masterd *d, const char *cmd)
 {
@@ -190,8 +191,7 @@ static void on_vtund_exit(struct child *c, int code, int signo, void *data)
 	(void)code;
 	(void)signo;
 	d->vtund = NULL;
-	session_end(d, d->carrier ? "the session was ended by the RDV server or the onsite device"
-				  : "vtund could not connect");
+	session_end(d, d->carrier ? REMOTE_END : "vtund could not connect");
 }
 
 static void on_setup_timeout(void *data)
@@ -355,7 +355,7 @@ void session_link_event(struct masterd *d, int ifindex, unsigned flags, bool gon
 	if (gone || (d->carrier && !carrier)) {
 		if (gone)
 			d->has_tun = false;
-		session_end(d, gone ? "the tunnel interface was removed" : "the tunnel closed");
+		session_end(d, gone ? "the tunnel interface was removed" : REMOTE_END);
 		return;
 	}
 	if (carrier && !d->carrier) {

@@ -190,6 +190,8 @@ int dbusloop_attach(DBusConnection *conn, struct loop *loop)
 						   toggle_timeout, ctx, free))
 		return -ENOMEM;
 	dbus_connection_set_dispatch_status_function(conn, on_dispatch_status, ctx, NULL);
+	/* what arrived during blocking calls made before the loop took over */
+	on_dispatch_status(conn, dbus_connection_get_dispatch_status(conn), ctx);
 	return 0;
 }
 

@@ -65,14 +65,22 @@ else
 fi
 
 step "end to end (network namespaces)"
-for t in tests/e2e/test-*.sh; do
-	echo "--- $t"
-	REPO=$REPO BUILD=$REPO/build timeout 1200 "$t" >"build/$(basename "$t" .sh).log" 2>&1
+# e2e NAME SCRIPT [VAR=VALUE...]
+e2e() {
+	local name=$1 t=$2 log
+	shift 2
+	log=build/$name.log
+	echo "--- $name"
+	env "$@" REPO="$REPO" BUILD="$REPO/build" timeout 1200 "$t" >"$log" 2>&1
 	rc=$?
-	grep -E '^(ok|not ok)' "build/$(basename "$t" .sh).log"
-	tally "build/$(basename "$t" .sh).log" "$t"
-	[ $rc -eq 0 ] || { grep -q "^not ok" "build/$(basename "$t" .sh).log" || one 1 "$t exited $rc"; }
+	grep -oE '(not )?ok - .*' "$log"
+	tally "$log" "$name"
+	[ $rc -eq 0 ] || { grep -q "not ok" "$log" || one 1 "$name exited $rc"; }
+}
+for t in tests/e2e/test-*.sh; do
+	e2e "$(basename "$t" .sh)" "$t"
 done
+e2e test-session-same-subnet tests/e2e/test-session.sh SAME_SUBNET=1
 leftover=$(ip netns list 2>/dev/null | grep -c . || true)
 one "$leftover" "no network namespace left behind"
 

@@ -12,11 +12,19 @@ BUILD=${BUILD:-$REPO/build}
 need_root
 TOPO=$REPO/tests/topo.sh
 P=s$(printf '%04d' $(($$ % 10000)))
+# SAME_SUBNET=1: the customer LAN and the support office use one subnet
+if [ "${SAME_SUBNET:-0}" = 1 ]; then
+	NET=192.168.1 TOPO_ARGS=(--customer-subnet 192.168.1.0/24 --support-subnet 192.168.1.0/24)
+	T_NAME=session-same-subnet
+else
+	NET=10.1.0 TOPO_ARGS=()
+fi
+PLC=$NET.20
 trap 'run_cleanup' EXIT
 trap 'exit 1' INT TERM
 trap '' PIPE
 
-"$TOPO" up "$P" || { not_ok "topology comes up"; finish; exit 1; }
+"$TOPO" up "$P" "${TOPO_ARGS[@]}" || { not_ok "topology comes up"; finish; exit 1; }
 at_exit "$TOPO" down "$P"
 RDV_NS=$P-rdv RDV_IP=198.18.0.10
 rdv_setup "$P" || { not_ok "RDV server starts"; finish; exit 1; }
@@ -38,11 +46,11 @@ read -r l_ip l_mtu l_router l_dns <"$D/lease-1" 2>/dev/null
 check "the lease is in 192.168.38.226-238, router and DNS .225, MTU 1400" \
 	bash -c "[[ '$l_ip' =~ ^192\.168\.38\.(22[6-9]|23[0-8])$ ]] && [ '$l_router $l_dns $l_mtu' = '192.168.38.225 192.168.38.225 1400' ]"
 lap() { ip netns exec "$P-laptop1" "$@"; }
-check_not "outside a session the laptop does not reach the customer host" lap ping -c 1 -W 1 -q 10.1.0.20 >/dev/null
+check_not "outside a session the laptop does not reach the customer host" lap ping -c 1 -W 1 -q $PLC >/dev/null
 
 list=$(masterdev "$M" 1 -l)
 check "masterdev -l lists the onsite with hostname and LAN address" \
-	bash -c "grep -q '^$O .*plc-site-1 .*10.1.0.10/24 .*lan .*free' <<<\"\$1\" && grep -q '1 onsite device online' <<<\"\$1\"" _ "$list"
+	bash -c "grep -q '^$O .*plc-site-1 .*$NET.10/24 .*lan .*free' <<<\"\$1\" && grep -q '1 onsite device online' <<<\"\$1\"" _ "$list"
 
 # masterdev -o ID: holds the session until Ctrl-C
 open_session() {
@@ -53,18 +61,18 @@ open_session() {
 	wait_for 30 grep -q "Session established" "$D/masterdev.out"
 }
 check "masterdev -o establishes the session and says so" open_session
-check "it prints the onsite's LAN address" grep -q "customer LAN 10.1.0.10/24, DNS 10.1.0.20" "$D/masterdev.out"
-check "the laptop pings the customer host" lap ping -c 2 -i 0.3 -W 2 -q 10.1.0.20 >/dev/null
+check "it prints the onsite's LAN address" grep -q "customer LAN $NET.10/24, DNS $PLC" "$D/masterdev.out"
+check "the laptop pings the customer host" lap ping -c 2 -i 0.3 -W 2 -q $PLC >/dev/null
 check "curl from the laptop returns the customer host's page (HTTP 200, its body)" \
-	bash -c "[ \"\$(ip netns exec $P-laptop1 curl -sS -m 10 -o /dev/stderr -w '%{http_code}' http://10.1.0.20/ 2>&1 | tr '\n' ' ')\" = 'plc1 of customer 1: hello from the customer LAN 200' ]"
-got_sum=$(lap curl -sS -m 60 http://10.1.0.20/big.bin | sha256sum)
+	bash -c "[ \"\$(ip netns exec $P-laptop1 curl -sS -m 10 -o /dev/stderr -w '%{http_code}' http://$PLC/ 2>&1 | tr '\n' ' ')\" = 'plc1 of customer 1: hello from the customer LAN 200' ]"
+got_sum=$(lap curl -sS -m 60 http://$PLC/big.bin | sha256sum)
 check "a 10 MB transfer arrives intact (sha256)" test "$got_sum" = "$big_sum"
 check "a ping with DF set at the MTU the laptop was given (1400) passes" \
-	lap ping -M do -s 1372 -c 2 -i 0.3 -W 2 -q 10.1.0.20 >/dev/null
+	lap ping -M do -s 1372 -c 2 -i 0.3 -W 2 -q $PLC >/dev/null
 check "the laptop resolves a name only the customer LAN's DNS knows" \
-	bash -c "ip netns exec $P-laptop1 busybox nslookup -type=a plc.customer.lan 192.168.38.225 | grep -q 'Address: 10.1.0.20'"
+	bash -c "ip netns exec $P-laptop1 busybox nslookup -type=a plc.customer.lan 192.168.38.225 | grep -q 'Address: $PLC'"
 check_not "the master itself has no route to the customer LAN" \
-	ip netns exec "$P-master1" ping -c 1 -W 1 -q 10.1.0.20 >/dev/null 2>&1
+	ip netns exec "$P-master1" ping -c 1 -W 1 -q $PLC >/dev/null 2>&1
 out=$(masterdev "$M" 1 -o "$O" 2>&1); rc=$?
 check "a second masterdev -o gets a clear refusal while the session is open" \
 	bash -c "[ $rc -eq 4 ] && grep -q 'a session is already open' <<<\"\$1\"" _ "$out"
@@ -84,9 +92,9 @@ check "Ctrl-C: within 2 s no vtund, tunnel, rule or nftables table of the sessio
 	wait_for 2 all_clean
 check "masterdev says why it ended" grep -q "ended: closed by masterdev" "$D/masterdev.out"
 check "the onsite is back in standby" wait_for 5 online_free
-check_not "the laptop no longer reaches the customer host" lap ping -c 1 -W 1 -q 10.1.0.20 >/dev/null
+check_not "the laptop no longer reaches the customer host" lap ping -c 1 -W 1 -q $PLC >/dev/null
 check "a second session right after works" open_session
-check "traffic flows in it" lap ping -c 2 -i 0.3 -W 2 -q 10.1.0.20 >/dev/null
+check "traffic flows in it" lap ping -c 2 -i 0.3 -W 2 -q $PLC >/dev/null
 
 # the adapter unplugged mid-session
 "$TOPO" unplug "$P" 1
@@ -102,9 +110,23 @@ kill "${LAPTOP_DHCP[1]}" 2>/dev/null
 laptop_dhcp 1
 check "plugged again, the laptop gets a lease again" wait_for 20 leased
 check "and a new session works" open_session
-check "traffic flows in it" lap ping -c 2 -i 0.3 -W 2 -q 10.1.0.20 >/dev/null
+check "traffic flows in it" lap ping -c 2 -i 0.3 -W 2 -q $PLC >/dev/null
 kill -INT "$MASTERDEV"
 wait_for 5 all_clean
+
+# faults on the onsite during a session
+ended_remotely() { grep -q "ended: the tunnel closed (ended by the RDV server" "$D/masterdev.out"; }
+check "a session for the fault tests" open_session
+vtund_pid=$(sed -n 's/.* vtund: started, pid \([0-9]*\)$/\1/p' "$D/$O/onsitedev.log" | tail -1)
+kill -9 "$vtund_pid"
+check "kill -9 of the onsite's vtund: masterdev reports the end" wait_for 10 ended_remotely
+check "the session is cleaned up everywhere" wait_for 5 all_clean
+check "the onsite is online and free again within 10 s" wait_for 10 online_free
+check "a session for the next fault" open_session
+pkill -9 -f "ssh -F /dev/null -T -M -S $D/$O/run/ssh.ctl"
+check "kill -9 of the onsite's ssh: masterdev reports the end" wait_for 10 ended_remotely
+check "the session is cleaned up everywhere" wait_for 5 all_clean
+check "the onsite is online again within 10 s" wait_for 10 online_free
 
 # refusals
 out=$(masterdev "$M" 1 -o "${P}zz" 2>&1); rc=$?

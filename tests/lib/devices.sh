@@ -22,7 +22,7 @@ rdv_block() { # the rdv = {...} section of a device config for files in DIR
 onsite_start() {
 	local name=$1 dir=$D/$1
 	device_files "$name" "$dir"
-	echo "nameserver 10.1.0.20" >"$dir/resolv.conf"
+	echo "nameserver ${PLC:-10.1.0.20}" >"$dir/resolv.conf"
 	cat >"$dir/onsite.conf" <<-CONF
 	device = "$name";
 	ssh_key = "$dir/id_ed25519";
