@@ -130,16 +130,23 @@ install: all
 		$(DESTDIR)$(DBUSPOLICYDIR) $(DESTDIR)$(SYSCONFDIR)/ssh/sshd_config.d \
 		$(DESTDIR)$(SYSCONFDIR)/stunnel $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/rdv
-	install -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(filter-out $(BUILD)/masterdev,$(PROGS)) $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BUILD)/masterdev $(DESTDIR)$(BINDIR)/
 	install -m 0755 rdv-server/conf/rdv-gen-cert $(DESTDIR)$(DATADIR)/rdv/
 	install -m 0644 rdv-server/conf/rdvd.conf $(DESTDIR)$(SYSCONFDIR)/rdv/rdvd.conf
 	install -m 0644 rdv-server/conf/sshd-rdv.conf $(DESTDIR)$(SYSCONFDIR)/ssh/sshd_config.d/rdv.conf
 	install -m 0644 rdv-server/conf/stunnel-rdv.conf $(DESTDIR)$(SYSCONFDIR)/stunnel/rdv.conf
 	install -m 0644 rdv-server/conf/logrotate-rdvd $(DESTDIR)$(SYSCONFDIR)/logrotate.d/rdvd
-	install -m 0644 systemd/rdvd.service systemd/onsitedev.service $(DESTDIR)$(UNITDIR)/
-	install -m 0644 onsite-dev/conf/onsite.conf $(DESTDIR)$(SYSCONFDIR)/rdv/onsite.conf
+	install -m 0644 systemd/rdvd.service systemd/onsitedev.service systemd/masterd.service \
+		$(DESTDIR)$(UNITDIR)/
+	install -m 0644 onsite-dev/conf/onsite.conf master-dev/conf/master.conf $(DESTDIR)$(SYSCONFDIR)/rdv/
+	install -m 0644 systemd/org.rdvkit.Master.conf $(DESTDIR)$(DBUSPOLICYDIR)/
 	install -m 0644 systemd/org.rdvkit.Broker.conf $(DESTDIR)$(DBUSPOLICYDIR)/
-	install -m 0644 docs/rdvd.8 docs/rdvctl.8 docs/rdv-shell.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 docs/rdvd.8 docs/rdvctl.8 docs/rdv-shell.8 docs/onsitedev.8 docs/masterd.8 \
+		$(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/masterdev.1 $(DESTDIR)$(MANDIR)/man1/
 
 clean:
 	rm -rf $(BUILD)
