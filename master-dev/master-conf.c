@@ -23,6 +23,7 @@ static const struct conf_key keys[] = {
 	S("rdv", "known_hosts", K_PATH, link.known_hosts),
 	N("rdv", "local_port", link.local_port, 1024, 65535),
 	S("extremity", "interfaces", K_IFNAME, extremity_pattern),
+	S("extremity", "exclude", K_IFNAME, extremity_exclude),
 	CONF_BOOLEAN(struct master_conf, "extremity", "require_usb", require_usb),
 	S("extremity", "address", K_ADDR, address),
 	N("extremity", "dhcp_first", dhcp_first, 1, 254),
@@ -47,7 +48,8 @@ static void defaults(struct master_conf *c)
 	strcpy(c->link.ssh_key, "/etc/rdv/id_ed25519");
 	strcpy(c->link.run_dir, "/run/masterd");
 	c->link.local_port = 4443;
-	strcpy(c->extremity_pattern, "usb*");
+	strcpy(c->extremity_pattern, "*");
+	strcpy(c->extremity_exclude, "eth0");
 	c->require_usb = true;
 	c->address = (struct cidr4){ 0xc0a826e1u, 28 }; /* 192.168.38.225/28 */
 	c->dhcp_first = 226;

@@ -10,6 +10,7 @@
 struct master_conf {
 	struct rdvlink_conf link;
 	char extremity_pattern[16];  /* shell pattern on interface names */
+	char extremity_exclude[16];  /* never these (the uplink: on a Pi 3 it is on USB too) */
 	bool require_usb;            /* and the device must sit on a USB bus */
 	struct cidr4 address;        /* the master on the extremity interface */
 	unsigned dhcp_first, dhcp_last; /* host numbers within address's network */

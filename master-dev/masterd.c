@@ -195,6 +195,7 @@ static void link_seen(struct masterd *d, struct rtnl_link *link, bool gone)
 		return;
 	}
 	if (gone || d->ext[0] || !name || fnmatch(d->conf.extremity_pattern, name, 0) ||
+	    !fnmatch(d->conf.extremity_exclude, name, 0) ||
 	    (d->conf.require_usb && !on_usb_bus(name)))
 		return;
 	adopt(d, link);
