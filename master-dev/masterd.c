@@ -288,7 +288,7 @@ static void reply_error(struct masterd *d, DBusMessage *m, const char *name, con
 	__attribute__((format(printf, 4, 5)));
 static void reply_error(struct masterd *d, DBusMessage *m, const char *name, const char *fmt, ...)
 {
-	char text[300];
+	char text[600];
 	va_list ap;
 	DBusMessage *r;
 
@@ -518,7 +518,7 @@ static int bus_setup(struct masterd *d)
 static void on_link(struct rdvlink *l, bool up, const char *why, void *data)
 {
 	struct masterd *d = data;
-	char reason[200];
+	char reason[480];
 
 	(void)l;
 	if (up)

@@ -32,7 +32,11 @@ struct rdvlink {
 	void *data;
 	struct child *stunnel, *ssh;
 	int to_ssh, from_ssh, err_ssh;
-	struct loop_fd *out_src, *err_src;
+	struct loop_fd *out_src, *err_src, *tls_src;
+	int tls_err;           /* stunnel's log, read for certificate failures */
+	bool tls_refused;
+	char tlsline[256];
+	size_t tlsline_used;
 	struct loop_timer *grace;
 	char err[ERR_MAX], errline[256], *answer;
 	size_t err_used, errline_used;
@@ -50,7 +54,7 @@ struct rdvlink {
 	bool doomed;     /* rdvlink_stop was called from one */
 	unsigned failures;
 	struct loop_timer *retry;
-	char last_error[128];
+	char last_error[400];
 };
 
 static int connect_now(struct rdvlink *l);
@@ -86,6 +90,11 @@ static void teardown(struct rdvlink *l)
 	if (l->err_ssh >= 0)
 		close(l->err_ssh);
 	l->to_ssh = l->from_ssh = l->err_ssh = -1;
+	loop_remove_fd(l->loop, l->tls_src);
+	l->tls_src = NULL;
+	if (l->tls_err >= 0)
+		close(l->tls_err);
+	l->tls_err = -1;
 	child_stop(l->ssh);
 	child_stop(l->stunnel);
 	l->ssh = l->stunnel = NULL;
@@ -269,20 +278,70 @@ static void on_stderr(int fd, short revents, void *data)
 	}
 }
 
+/* What a technician needs to hear, from what ssh and stunnel said. */
+static void login_failure(struct rdvlink *l, char *why, size_t len)
+{
+	l->err[l->err_used] = '\0';
+	if (l->tls_refused)
+		snprintf(why, len, "TLS certificate mismatch: the server at %s:%u is not the pinned RDV "
+			 "server (%s)", l->conf.host, l->conf.port, l->conf.certificate);
+	else if (strstr(l->err, "Permission denied"))
+		snprintf(why, len, "the RDV server refused this device's key (account %s)", l->conf.device);
+	else if (strstr(l->err, "Host key verification failed") || strstr(l->err, "HOST IDENTIFICATION"))
+		snprintf(why, len, "the RDV server's SSH host key does not match the pinned one (%s)",
+			 l->conf.known_hosts);
+	else if (strstr(l->err, "timed out") || strstr(l->err, "Connection refused") ||
+		 strstr(l->err, "closed by remote host") || strstr(l->err, "Connection reset") ||
+		 strstr(l->err, "kex_exchange_identification") || l->conf.tls)
+		snprintf(why, len, "cannot reach the RDV server at %s:%u", l->conf.host, l->conf.port);
+	else
+		snprintf(why, len, "ssh could not log in");
+}
+
+/* stunnel's log: kept in ours, and watched for a refused certificate */
+static void on_tls_log(int fd, short revents, void *data)
+{
+	struct rdvlink *l = data;
+	char buf[512];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	(void)revents;
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return;
+		loop_remove_fd(l->loop, l->tls_src);
+		l->tls_src = NULL;
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] != '\n' && l->tlsline_used < sizeof(l->tlsline) - 1) {
+			l->tlsline[l->tlsline_used++] = buf[i];
+			continue;
+		}
+		l->tlsline[l->tlsline_used] = '\0';
+		l->tlsline_used = 0;
+		if (strstr(l->tlsline, "certificate verify failed") ||
+		    strstr(l->tlsline, "Rejected by CERT") || strstr(l->tlsline, "CERT: Verification error"))
+			l->tls_refused = true;
+		log_debug("%s stunnel: %s", l->conf.device, l->tlsline);
+	}
+}
+
 static void on_exit_child(struct child *c, int code, int signo, void *data)
 {
 	struct rdvlink *l = data;
-	char why[96];
-	const char *what = c == l->ssh ? "ssh" : "stunnel";
+	char why[400];
+	bool is_ssh = c == l->ssh;
+	const char *what = is_ssh ? "ssh" : "stunnel";
 
-	if (c == l->ssh)
+	if (is_ssh)
 		l->ssh = NULL;
 	else
 		l->stunnel = NULL;
 	if (signo)
 		snprintf(why, sizeof(why), "%s killed by signal %d", what, signo);
-	else if (c == l->ssh && code == 255)
-		snprintf(why, sizeof(why), "ssh could not log in (unreachable, host key or key refused: see above)");
+	else if (is_ssh && code == 255)
+		login_failure(l, why, sizeof(why));
 	else
 		snprintf(why, sizeof(why), "%s exited with status %d", what, code);
 	fail(l, why);
@@ -353,7 +412,7 @@ static int start_stunnel(struct rdvlink *l)
 {
 	char path[200], text[1024], label[64];
 	char *argv[] = { "/usr/bin/stunnel4", path, NULL };
-	int r;
+	int r, in, out;
 
 	snprintf(path, sizeof(path), "%s/stunnel.conf", l->conf.run_dir);
 	snprintf(text, sizeof(text),
@@ -364,7 +423,13 @@ static int start_stunnel(struct rdvlink *l)
 	if ((r = write_file_atomic(path, text, 0600)) < 0)
 		return r;
 	snprintf(label, sizeof(label), "%s stunnel", l->conf.device);
-	if ((r = child_start(l->loop, argv, label, on_exit_child, l, &l->stunnel)) < 0)
+	if ((r = child_start_io3(l->loop, argv, label, on_exit_child, l, &l->stunnel, &in, &out,
+				 &l->tls_err)) < 0)
+		return r;
+	close(in);
+	close(out);
+	l->tls_refused = false;
+	if ((r = loop_add_fd(l->loop, l->tls_err, POLLIN, on_tls_log, l, &l->tls_src)) < 0)
 		return r;
 	l->tries = 0;
 	return loop_add_timer(l->loop, 100, on_stunnel_probe, l, &l->timer);
@@ -384,7 +449,7 @@ int rdvlink_start(struct loop *loop, const struct rdvlink_conf *conf, rdvlink_st
 	l->conf = *conf;
 	l->state = state;
 	l->data = data;
-	l->to_ssh = l->from_ssh = l->err_ssh = -1;
+	l->to_ssh = l->from_ssh = l->err_ssh = l->tls_err = -1;
 	snprintf(l->prompt, sizeof(l->prompt), "%s$ ", conf->device);
 	snprintf(l->ctl, sizeof(l->ctl), "%s/ssh.ctl", conf->run_dir);
 	snprintf(l->last_error, sizeof(l->last_error), "not connected yet");

@@ -82,7 +82,7 @@ ns_procs() { local p; for p in $(ip netns pids "$1"); do cat "/proc/$p/comm" 2>/
 all_clean() {
 	! ns_procs "$P-master1" | grep -qx vtund && ! ns_procs "$P-onsite1" | grep -qx vtund &&
 	! ip -n "$P-master1" link show rdvtun >/dev/null 2>&1 && ! ip -n "$P-onsite1" link show rdvtun >/dev/null 2>&1 &&
-	! ip -n "$P-master1" rule | grep -q "lookup 7100" &&
+	! ip -n "$P-master1" rule | grep -q "lookup 7100" && [ -z "$(ip -n "$P-master1" route show table 7100)" ] &&
 	! ip netns exec "$P-master1" nft list table inet masterd >/dev/null 2>&1 &&
 	! ip netns exec "$P-onsite1" nft list table inet onsitedev >/dev/null 2>&1 &&
 	! rdvctl sessions | grep -q "$O" && ! ip -n "$NS_RDV" link show rdv0m >/dev/null 2>&1
@@ -127,6 +127,11 @@ pkill -9 -f "ssh -F /dev/null -T -M -S $D/$O/run/ssh.ctl"
 check "kill -9 of the onsite's ssh: masterdev reports the end" wait_for 10 ended_remotely
 check "the session is cleaned up everywhere" wait_for 5 all_clean
 check "the onsite is online again within 10 s" wait_for 10 online_free
+check "a session for the stunnel fault" open_session
+pkill -9 -f "stunnel4 $D/$O/run/stunnel.conf"
+check "kill -9 of the onsite's stunnel: masterdev reports the end" wait_for 10 ended_remotely
+check "the session is cleaned up everywhere" wait_for 5 all_clean
+check "the onsite is online again within 10 s" wait_for 10 online_free
 
 # refusals
 out=$(masterdev "$M" 1 -o "${P}zz" 2>&1); rc=$?
@@ -137,4 +142,31 @@ down() { masterdev "$M" 1 -l 2>&1 | grep -q "RDV server unreachable"; }
 check "with the RDV server down, masterdev says it is unreachable" wait_for 5 down
 rdvd_start
 check "the onsite is online again within 10 s by itself" wait_for 10 online_free
+
+# what the technician is told when the master's link cannot come up
+restart_masterd() {
+	kill "${MASTERD_PID[$M]}"
+	wait "${MASTERD_PID[$M]}" 2>/dev/null
+	ip netns exec "$P-master1" env DBUS_SYSTEM_BUS_ADDRESS="${MBUS[$M]}" "$BUILD/masterd" -c "$1" &
+	MASTERD_PID[$M]=$!
+	at_exit kill "$!"
+}
+says() { masterdev "$M" 1 -l 2>&1 | grep -q "$1"; }
+MC=$D/$M
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=impostor \
+	-keyout "$MC/other.key" -out "$MC/other.crt" 2>/dev/null
+sed "s#$MC/rdv-server.crt#$MC/other.crt#" "$MC/master.conf" >"$MC/master-badcert.conf"
+restart_masterd "$MC/master-badcert.conf"
+check "a TLS certificate that is not the pinned one: masterdev says so" \
+	wait_for 10 says "RDV server unreachable: TLS certificate mismatch"
+ssh-keygen -q -t ed25519 -N '' -f "$MC/other_id"
+sed "s#$MC/id_ed25519#$MC/other_id#" "$MC/master.conf" >"$MC/master-badkey.conf"
+restart_masterd "$MC/master-badkey.conf"
+check "a key the RDV server does not know: masterdev says it was refused" \
+	wait_for 10 says "refused this device's key"
+out=$(masterdev "$M" 1 -l 2>&1); rc=$?
+check "and exits 3" test "$rc" -eq 3
+restart_masterd "$MC/master.conf"
+check "with its own key and the pinned certificate masterd is back" \
+	wait_for 10 says "$O"
 finish
