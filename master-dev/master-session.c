@@ -153,9 +153,15 @@ static void drop_sent(struct rdvlink *l, const char *out, const char *errors, vo
 void session_end(struct masterd *d, const char *reason)
 {
 	bool was_open = d->st != S_IDLE;
+	char line[300];
 
 	if (!was_open)
 		return;
+	/* first, so that the RDV server logs why rather than a closed tunnel */
+	if (d->link && rdvlink_up(d->link) && !d->stopping) {
+		snprintf(line, sizeof(line), "drop_vtun %s", reason);
+		rdvlink_cmd(d->link, line, CMD_TIMEOUT_S, drop_sent, d);
+	}
 	loop_cancel_timer(d->loop, d->timer);
 	d->timer = NULL;
 	child_stop(d->vtund);
@@ -173,8 +179,6 @@ void session_end(struct masterd *d, const char *reason)
 		rdvlink_forward(d->link, d->conf.vtun_local_port, d->remote_port, false);
 	d->has_forward = false;
 	dns_relay_to(d, NULL);
-	if (d->link && rdvlink_up(d->link) && !d->stopping)
-		rdvlink_cmd(d->link, "drop_vtun", CMD_TIMEOUT_S, drop_sent, d);
 	d->st = S_IDLE;
 	log_info("session with %s ended after %lds: %s", d->onsite, (long)(time(NULL) - d->started),
 		 reason);

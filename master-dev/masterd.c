@@ -358,7 +358,7 @@ static void m_list(struct masterd *d, DBusMessage *m)
 {
 	if (unreachable(d, m))
 		return;
-	if (d->pending_list || d->st == S_OPENING ||
+	if (d->pending_list ||
 	    rdvlink_cmd(d->link, "show_online_onsite_devs_details", 30, on_list, d) < 0) {
 		reply_error(d, m, MASTER_ERR "Busy", "masterd is busy with the RDV server, try again");
 		return;

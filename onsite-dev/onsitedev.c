@@ -53,6 +53,8 @@ struct onsited {
 	bool in_session;
 	struct child *vtund;
 	bool has_tun, has_nft, has_forward, carrier;
+	struct child *probe;
+	char rdv_ip[16];
 	int tun_ifindex;
 	unsigned remote_port;
 	uint32_t tunnel_net;
@@ -203,6 +205,8 @@ static void end_session(struct onsited *d, const char *why)
 	d->timer = NULL;
 	child_stop(d->vtund);
 	d->vtund = NULL;
+	child_stop(d->probe);
+	d->probe = NULL;
 	if (d->vtund_conf[0])
 		unlink(d->vtund_conf);
 	if (d->has_tun)
@@ -306,6 +310,7 @@ static void on_params(struct rdvlink *l, const char *out, const char *errors, vo
 		session_over(d, "cannot start vtund");
 		return;
 	}
+	snprintf(d->rdv_ip, sizeof(d->rdv_ip), "%s", p.rdvip);
 	explicit_bzero(&p, sizeof(p));
 	loop_add_timer(d->loop, SETUP_TIMEOUT_S * 1000ull, on_setup_timeout, d, &d->timer);
 }
@@ -361,6 +366,30 @@ static void on_link(struct rdvlink *l, bool up, const char *why, void *data)
 		end_session(d, "the RDV server link went down");
 }
 
+static void on_probe_exit(struct child *c, int code, int signo, void *data)
+{
+	struct onsited *d = data;
+
+	(void)c;
+	d->probe = NULL;
+	if (code == 0 && !signo)
+		log_info("the tunnel answers: the RDV end %s replies", d->rdv_ip);
+	else
+		session_over(d, "the tunnel does not answer (no reply from the RDV end)");
+}
+
+/* vtund attached is not yet traffic flowing: ask the RDV end of the tunnel */
+static void probe_tunnel(struct onsited *d)
+{
+	char label[64];
+	char *argv[] = { "/usr/bin/ping", "-q", "-n", "-c", "3", "-i", "0.5", "-w", "10", "-I",
+			 d->conf.tunnel_interface, d->rdv_ip, NULL };
+
+	snprintf(label, sizeof(label), "%s tunnel check", d->conf.link.device);
+	if (child_start(d->loop, argv, label, on_probe_exit, d, &d->probe) < 0)
+		log_warn("cannot check the tunnel with %s", argv[0]);
+}
+
 /* ---- netlink: the tunnel's carrier ------------------------------------------- */
 
 static void on_link_object(struct nl_object *obj, void *arg)
@@ -383,6 +412,7 @@ static void on_link_object(struct nl_object *obj, void *arg)
 		d->timer = NULL;
 		log_info("session established: tunnel %s up, LAN %s reachable through it",
 			 d->conf.tunnel_interface, d->conf.lan_interface);
+		probe_tunnel(d);
 	}
 }
 

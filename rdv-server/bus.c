@@ -386,10 +386,15 @@ static DBusMessage *m_remote_config(struct rdvd *d, DBusMessage *m, struct devic
 
 static DBusMessage *m_drop(struct rdvd *d, DBusMessage *m, struct device *dev)
 {
-	char reason[64];
+	const char *why = arg_string(m);
+	char reason[300];
 
+	for (const char *p = why; *p; p++)
+		if (*p < ' ' || *p > '~' || p - why >= 200)
+			return dbus_reply_errno(m, -EINVAL, "the reason must be printable text of at most 200 bytes");
 	if (dev->session) {
-		snprintf(reason, sizeof(reason), "dropped by %s %s", role_name(dev->role), dev->name);
+		snprintf(reason, sizeof(reason), "dropped by %s %s%s%s", role_name(dev->role), dev->name,
+			 *why ? ": " : "", why);
 		session_end(d, dev->session, reason);
 	}
 	return ok(m);
@@ -483,7 +488,7 @@ static const struct method methods[] = {
 	{ RDV_IFACE, "Connect", "s", NEED_MASTER, m_connect },
 	{ RDV_IFACE, "GetVtunParameters", "", NEED_DEVICE, m_vtun_params },
 	{ RDV_IFACE, "GetRemoteConfig", "", NEED_MASTER, m_remote_config },
-	{ RDV_IFACE, "DropVtun", "", NEED_DEVICE, m_drop },
+	{ RDV_IFACE, "DropVtun", "s", NEED_DEVICE, m_drop },
 	{ RDV_ADMIN_IFACE, "ListDevices", "", NEED_ROOT, m_admin_devices },
 	{ RDV_ADMIN_IFACE, "ListSessions", "", NEED_ROOT, m_admin_sessions },
 	{ RDV_ADMIN_IFACE, "Kick", "s", NEED_ROOT, m_admin_kick },
@@ -505,7 +510,7 @@ static const char introspection[] =
 	"  <method name=\"Connect\"><arg type=\"s\" name=\"onsite\"/></method>\n"
 	"  <method name=\"GetVtunParameters\"><arg direction=\"out\" type=\"a{ss}\" name=\"params\"/></method>\n"
 	"  <method name=\"GetRemoteConfig\"><arg direction=\"out\" type=\"a" DEVICE_SIG "\" name=\"onsite\"/></method>\n"
-	"  <method name=\"DropVtun\"/>\n"
+	"  <method name=\"DropVtun\"><arg type=\"s\" name=\"reason\"/></method>\n"
 	" </interface>\n"
 	" <interface name=\"" RDV_ADMIN_IFACE "\">\n"
 	"  <method name=\"ListDevices\"><arg direction=\"out\" type=\"a" DEVICE_SIG "\" name=\"devices\"/></method>\n"

@@ -196,7 +196,7 @@ static const struct rpc {
 	{ C_SET_UPLINK, "SetUplinkType", ARG_TEXT, NULL },
 	{ C_SET_TUNNEL_MODE, "SetTunnelMode", ARG_TEXT, NULL },
 	{ C_GET_VTUN, "GetVtunParameters", ARG_NONE, print_vtun },
-	{ C_DROP_VTUN, "DropVtun", ARG_NONE, NULL },
+	{ C_DROP_VTUN, "DropVtun", ARG_TEXT, NULL },
 	{ C_WAIT_MASTER, "WaitMaster", ARG_NONE, print_ready },
 	{ C_SHOW_ONSITE, "ListOnsite", ARG_NONE, print_ids },
 	{ C_SHOW_ONSITE_DETAILS, "ListOnsite", ARG_NONE, print_details },

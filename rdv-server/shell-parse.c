@@ -15,7 +15,8 @@ const struct shell_cmd_spec shell_cmds[] = {
 	  "announce this device's host name" },
 	{ "get_vtun_parameters", R_BOTH, A_NONE, C_GET_VTUN, "",
 	  "print the tunnel parameters of the current session" },
-	{ "drop_vtun", R_BOTH, A_NONE, C_DROP_VTUN, "", "end the current session" },
+	{ "drop_vtun", R_BOTH, A_REASON, C_DROP_VTUN, "[REASON]",
+	  "end the current session (the reason goes to the RDV server's log)" },
 	{ "echo", R_BOTH, A_TEXT, C_ECHO, "TEXT", "print TEXT" },
 	{ "debug_mode", R_BOTH, A_ON_OFF, C_DEBUG, "on|off", "print details on stderr" },
 	{ "help", R_BOTH, A_NONE, C_HELP, "", "list the commands" },
@@ -51,6 +52,14 @@ static void printable(const char *in, char *out, size_t outlen)
 	for (; *in && i + 1 < outlen; in++)
 		out[i++] = (*in >= ' ' && *in <= '~') ? *in : '?';
 	out[i] = '\0';
+}
+
+bool text_printable(const char *s)
+{
+	for (; *s; s++)
+		if (*s < ' ' || *s > '~')
+			return false;
+	return true;
 }
 
 int shell_unquote(const char *in, char *out, size_t outlen)
@@ -110,6 +119,15 @@ static int parse_arg(const struct shell_cmd_spec *sp, const char *args, struct s
 	char shown[96];
 
 	printable(args, shown, sizeof(shown));
+	if (sp->arg == A_REASON) {
+		if (strlen(args) <= REASON_MAX && text_printable(args)) {
+			strcpy(c->text, args);
+			return 0;
+		}
+		snprintf(err, errlen, "%s: the reason must be printable text of at most %d bytes",
+			 sp->name, REASON_MAX);
+		return -EINVAL;
+	}
 	if (sp->arg == A_NONE || sp->arg == A_TEXT) {
 		if (sp->arg == A_NONE && *args) {
 			snprintf(err, errlen, "%s: takes no argument (got '%s')", sp->name, shown);

@@ -22,7 +22,9 @@ enum cmd_id {
 	C_SHOW_REMOTE_DNS, C_SHOW_REMOTE_HOSTNAME, C_EMPTY,
 };
 
-enum arg_kind { A_NONE, A_CIDR, A_IP_LIST, A_HOSTNAME, A_TEXT, A_ON_OFF, A_UPLINK, A_MODE, A_DEVICE };
+enum arg_kind { A_NONE, A_CIDR, A_IP_LIST, A_HOSTNAME, A_TEXT, A_ON_OFF, A_UPLINK, A_MODE, A_DEVICE,
+		A_REASON };
+#define REASON_MAX 200
 
 struct shell_cmd_spec {
 	const char *name;
@@ -54,3 +56,5 @@ extern const size_t shell_n_cmds;
 int shell_parse(const char *line, unsigned role, struct shell_cmd *out, char *err, size_t errlen);
 /* 'text' with backslash escapes, or a bare word */
 int shell_unquote(const char *in, char *out, size_t outlen);
+/* printable ASCII only */
+bool text_printable(const char *s);

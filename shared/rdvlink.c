@@ -54,10 +54,21 @@ struct rdvlink {
 	bool doomed;     /* rdvlink_stop was called from one */
 	unsigned failures;
 	struct loop_timer *retry;
+	struct queued *queue;  /* commands waiting for the one under way */
 	char last_error[400];
 };
 
+struct queued {
+	char line[1100];
+	unsigned timeout_s;
+	rdvlink_reply_fn reply;
+	void *data;
+	struct queued *next;
+};
+
 static int connect_now(struct rdvlink *l);
+static void send_next(struct rdvlink *l);
+static void drop_queue(struct rdvlink *l);
 static void schedule_retry(struct rdvlink *l);
 
 /* Callbacks may stop the link: it is freed when the outermost one returns. */
@@ -142,6 +153,7 @@ static void fail(struct rdvlink *l, const char *why)
 	l->busy = false;
 	l->reply = NULL;
 	l->used = 0;
+	drop_queue(l);
 	schedule_retry(l);
 	if (was_up && l->state) {
 		enter(l);
@@ -188,7 +200,8 @@ static void on_grace(void *data)
 	if (reply)
 		reply(l, answer, l->err, l->reply_data);
 	free(answer);
-	leave(l);
+	if (leave(l))
+		send_next(l);
 }
 
 /* Everything before a prompt is the answer to the command under way. */
@@ -471,17 +484,12 @@ static int connect_now(struct rdvlink *l)
 bool rdvlink_up(const struct rdvlink *l) { return l->up; }
 const char *rdvlink_last_error(const struct rdvlink *l) { return l->last_error; }
 
-int rdvlink_cmd(struct rdvlink *l, const char *line, unsigned timeout_s, rdvlink_reply_fn reply,
-		void *data)
+static int send_line(struct rdvlink *l, const char *line, unsigned timeout_s,
+		     rdvlink_reply_fn reply, void *data)
 {
 	char buf[1100];
-	int n;
+	int n = snprintf(buf, sizeof(buf), "%s\n", line);
 
-	if (!l->up || l->busy || l->to_ssh < 0)
-		return -EBUSY;
-	n = snprintf(buf, sizeof(buf), "%s\n", line);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return -EINVAL;
 	/* a short line into an empty pipe: written whole */
 	if (write(l->to_ssh, buf, (size_t)n) != n)
 		return -EIO;
@@ -490,6 +498,52 @@ int rdvlink_cmd(struct rdvlink *l, const char *line, unsigned timeout_s, rdvlink
 	l->reply = reply;
 	l->reply_data = data;
 	arm(l, timeout_s);
+	return 0;
+}
+
+/* after a reply: the next queued command, if any */
+static void send_next(struct rdvlink *l)
+{
+	struct queued *q = l->queue;
+
+	if (!q || l->busy || !l->up)
+		return;
+	l->queue = q->next;
+	if (send_line(l, q->line, q->timeout_s, q->reply, q->data) < 0)
+		fail(l, "cannot write to ssh");
+	free(q);
+}
+
+static void drop_queue(struct rdvlink *l)
+{
+	while (l->queue) {
+		struct queued *q = l->queue;
+		l->queue = q->next;
+		free(q);
+	}
+}
+
+int rdvlink_cmd(struct rdvlink *l, const char *line, unsigned timeout_s, rdvlink_reply_fn reply,
+		void *data)
+{
+	struct queued *q, **tail;
+
+	if (!l->up || l->to_ssh < 0)
+		return -ENOTCONN;
+	if (strlen(line) + 2 > sizeof(q->line))
+		return -EINVAL;
+	if (!l->busy)
+		return send_line(l, line, timeout_s, reply, data);
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	snprintf(q->line, sizeof(q->line), "%s", line);
+	q->timeout_s = timeout_s;
+	q->reply = reply;
+	q->data = data;
+	for (tail = &l->queue; *tail; tail = &(*tail)->next)
+		;
+	*tail = q;
 	return 0;
 }
 
@@ -522,6 +576,7 @@ void rdvlink_stop(struct rdvlink *l)
 	loop_cancel_timer(l->loop, l->retry);
 	l->retry = NULL;
 	l->state = NULL;
+	drop_queue(l);
 	unlink(l->ctl);
 	if (l->depth) {
 		l->doomed = true;

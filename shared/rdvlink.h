@@ -30,7 +30,8 @@ typedef void (*rdvlink_state_fn)(struct rdvlink *l, bool up, const char *why, vo
 /* Connects, and reconnects after every failure with bounded, jittered backoff. */
 int rdvlink_start(struct loop *loop, const struct rdvlink_conf *conf, rdvlink_state_fn state,
 		  void *data, struct rdvlink **out);
-/* Sends one line; reply is called once its output is complete. One at a time. */
+/* Sends one line (queued behind the one under way); reply is called once its
+ * output is complete. Queued commands are dropped if the link goes down. */
 int rdvlink_cmd(struct rdvlink *l, const char *line, unsigned timeout_s, rdvlink_reply_fn reply,
 		void *data);
 /* ssh -O forward/cancel -L 127.0.0.1:local:127.0.0.1:remote over the control socket */

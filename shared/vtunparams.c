@@ -14,12 +14,14 @@ int vtun_params_parse(const char *out, struct vtun_params *p, uint32_t *net, uin
 	static const struct { const char *key; size_t off, size; } fields[] = {
 		{ "tunnel_ip_network", offsetof(struct vtun_params, net), 16 },
 		{ "tunnelling_dev_ip_address", offsetof(struct vtun_params, devip), 16 },
+		{ "rdv_server_ip_address", offsetof(struct vtun_params, rdvip), 16 },
 		{ "rdv_server_vtun_tcp_port", offsetof(struct vtun_params, port), 8 },
 		{ "tunnel_secret", offsetof(struct vtun_params, secret), 128 },
 		{ "tunnel_session_name", offsetof(struct vtun_params, session), 32 },
 	};
 	char line[256], *v;
 	const char *nl;
+	uint32_t rdv;
 	long pv;
 
 	memset(p, 0, sizeof(*p));
@@ -41,7 +43,8 @@ int vtun_params_parse(const char *out, struct vtun_params *p, uint32_t *net, uin
 	}
 	pv = strtol(p->port, NULL, 10);
 	/* nothing of it goes anywhere unchecked: configs, argv, netlink */
-	if (ip4_parse(p->net, net) < 0 || ip4_parse(p->devip, ip) < 0 || pv < 1 || pv > 65535 ||
+	if (ip4_parse(p->net, net) < 0 || ip4_parse(p->devip, ip) < 0 ||
+	    ip4_parse(p->rdvip, &rdv) < 0 || pv < 1 || pv > 65535 ||
 	    strlen(p->secret) < 32 || strspn(p->secret, "0123456789abcdef") != strlen(p->secret) ||
 	    !ifname_valid(p->session) || strspn(p->session, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(p->session))
 		return -EINVAL;

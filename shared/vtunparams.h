@@ -2,7 +2,7 @@
 #include <stdint.h>
 
 struct vtun_params {
-	char net[16], devip[16], port[8], secret[128], session[32];
+	char net[16], devip[16], rdvip[16], port[8], secret[128], session[32];
 };
 
 /* Parses "key: value" lines; -EINVAL unless every value a device uses is sound. */

@@ -75,6 +75,7 @@ master_session() {
 established_count() { grep -c "session established" "$OD/onsitedev.log"; }
 check "the master logs in" dev_login "$M"
 check "a session opens: onsitedev fetches its parameters and brings its tunnel up" master_session
+check "onsitedev checked that the tunnel answers" wait_for 10 grep -q "the tunnel answers" "$OD/onsitedev.log"
 check "the master gets the customer host's page through the tunnel" \
 	bash -c "ip netns exec $P-master1 curl -sS -m 5 http://10.1.0.20/ | grep -q 'hello from the customer LAN'"
 check "the master resolves a name only the customer DNS knows" \

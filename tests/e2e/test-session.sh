@@ -100,7 +100,9 @@ check "traffic flows in it" lap ping -c 2 -i 0.3 -W 2 -q $PLC >/dev/null
 "$TOPO" unplug "$P" 1
 check "unplugging the adapter ends the session, masterdev says why" \
 	wait_for 5 grep -q "ended: the extremity interface (USB-Ethernet adapter) was removed" "$D/masterdev.out"
-check "the RDV server ends it too" wait_for 5 all_clean
+check "the RDV server ends it too, logging why" \
+	bash -c "grep -q 'reason: dropped by master $M: the extremity interface (USB-Ethernet adapter) was removed' '$D/rdvd.log'"
+check "nothing of it is left anywhere" wait_for 5 all_clean
 check "and the onsite logs it" grep -q "session ended" "$D/$O/onsitedev.log"
 out=$(masterdev "$M" 1 -o "$O" 2>&1); rc=$?
 check "without the adapter masterdev -o refuses clearly (exit 5)" \

@@ -47,6 +47,7 @@ static void test_every_command(void)
 	expect_ok("set_tunnelling_dev_hostname 'plc-gw'", R_ONSITE, C_SET_HOSTNAME);
 	expect_ok("get_vtun_parameters", R_BOTH, C_GET_VTUN);
 	expect_ok("drop_vtun", R_BOTH, C_DROP_VTUN);
+	expect_ok("drop_vtun the extremity interface was removed (unplugged)", R_MASTER, C_DROP_VTUN);
 	expect_ok("echo hello world", R_BOTH, C_ECHO);
 	expect_ok("echo", R_BOTH, C_ECHO);
 	expect_ok("debug_mode on", R_BOTH, C_DEBUG);
@@ -86,6 +87,7 @@ static void test_roles(void)
 static void test_bad_arguments(void)
 {
 	expect_bad("get_role now", R_BOTH, "takes no argument");
+	expect_bad("drop_vtun bad\x01reason", R_BOTH, "printable text");
 	expect_bad("set_tunnelling_dev_lan_ip_address", R_ONSITE, "missing argument");
 	expect_bad("set_tunnelling_dev_lan_ip_address 192.168.1.10", R_ONSITE, "'192.168.1.10'");
 	expect_bad("set_tunnelling_dev_lan_ip_address 192.168.1/24", R_ONSITE, "'192.168.1/24'");
