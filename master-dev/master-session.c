@@ -150,7 +150,8 @@ static void drop_sent(struct rdvlink *l, const char *out, const char *errors, vo
 	(void)data;
 }
 
-void session_end(struct masterd *d, const char *reason)
+/* tell: the end is ours, so the RDV server hears why (a session it ended is not told) */
+static void finish(struct masterd *d, const char *reason, bool tell)
 {
 	bool was_open = d->st != S_IDLE;
 	char line[300];
@@ -158,7 +159,7 @@ void session_end(struct masterd *d, const char *reason)
 	if (!was_open)
 		return;
 	/* first, so that the RDV server logs why rather than a closed tunnel */
-	if (d->link && rdvlink_up(d->link) && !d->stopping) {
+	if (tell && d->link && rdvlink_up(d->link) && !d->stopping) {
 		snprintf(line, sizeof(line), "drop_vtun %s", reason);
 		rdvlink_cmd(d->link, line, CMD_TIMEOUT_S, drop_sent, d);
 	}
@@ -187,6 +188,8 @@ void session_end(struct masterd *d, const char *reason)
 	d->owner[0] = '\0';
 }
 
+void session_end(struct masterd *d, const char *reason) { finish(d, reason, true); }
+
 static void on_vtund_exit(struct child *c, int code, int signo, void *data)
 {
 	struct masterd *d = data;
@@ -195,7 +198,7 @@ static void on_vtund_exit(struct child *c, int code, int signo, void *data)
 	(void)code;
 	(void)signo;
 	d->vtund = NULL;
-	session_end(d, d->carrier ? REMOTE_END : "vtund could not connect");
+	finish(d, d->carrier ? REMOTE_END : "vtund could not connect", !d->carrier);
 }
 
 static void on_setup_timeout(void *data)
@@ -359,7 +362,7 @@ void session_link_event(struct masterd *d, int ifindex, unsigned flags, bool gon
 	if (gone || (d->carrier && !carrier)) {
 		if (gone)
 			d->has_tun = false;
-		session_end(d, gone ? "the tunnel interface was removed" : REMOTE_END);
+		finish(d, gone ? "the tunnel interface was removed" : REMOTE_END, gone);
 		return;
 	}
 	if (carrier && !d->carrier) {

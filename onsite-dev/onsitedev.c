@@ -34,6 +34,7 @@
 #define WAIT_CMD_TIMEOUT_S 330
 #define CMD_TIMEOUT_S 30
 #define SETUP_TIMEOUT_S 30
+#define SESSION_MAX_S (7 * 24 * 3600)
 #ifndef IFF_LOWER_UP
 #define IFF_LOWER_UP 0x10000 /* linux/if.h, which clashes with net/if.h */
 #endif
@@ -220,21 +221,16 @@ static void end_session(struct onsited *d, const char *why)
 	log_info("session ended after %lds: %s", (long)(time(NULL) - d->started), why);
 }
 
-static void on_dropped(struct rdvlink *l, const char *out, const char *errors, void *data)
-{
-	(void)l;
-	(void)out;
-	(void)errors;
-	wait_master(data);
-}
-
-/* ends the session and, the link being up, goes back to standby */
+/*
+ * Ends the session and goes back to standby. No drop_vtun: the RDV server
+ * sees the tunnel close by itself, and a late drop could hit the next
+ * session a master opens meanwhile.
+ */
 static void session_over(struct onsited *d, const char *why)
 {
 	end_session(d, why);
-	if (d->link && !d->stopping &&
-	    rdvlink_cmd(d->link, "drop_vtun", CMD_TIMEOUT_S, on_dropped, d) < 0)
-		log_warn("cannot tell the RDV server the session is over");
+	if (d->link && !d->stopping)
+		wait_master(d);
 }
 
 static void on_vtund_exit(struct child *c, int code, int signo, void *data)
@@ -277,6 +273,23 @@ static int start_vtund(struct onsited *d, const struct vtun_params *p)
 	return child_start(d->loop, argv, label, on_vtund_exit, d, &d->vtund);
 }
 
+/* The RDV server says why the session ended (master gone, adapter unplugged...). */
+static void on_session_end(struct rdvlink *l, const char *out, const char *errors, void *data)
+{
+	struct onsited *d = data;
+	char why[300];
+
+	(void)l;
+	(void)errors;
+	if (!out[0])
+		return;
+	snprintf(why, sizeof(why), "ended on the RDV server: %.*s", (int)strcspn(out, "\n"), out);
+	if (d->in_session)
+		session_over(d, why);
+	else
+		log_info("session %s", why);
+}
+
 static void on_params(struct rdvlink *l, const char *out, const char *errors, void *data)
 {
 	struct onsited *d = data;
@@ -311,6 +324,7 @@ static void on_params(struct rdvlink *l, const char *out, const char *errors, vo
 		return;
 	}
 	snprintf(d->rdv_ip, sizeof(d->rdv_ip), "%s", p.rdvip);
+	rdvlink_cmd(d->link, "wait_session_end", SESSION_MAX_S, on_session_end, d);
 	explicit_bzero(&p, sizeof(p));
 	loop_add_timer(d->loop, SETUP_TIMEOUT_S * 1000ull, on_setup_timeout, d, &d->timer);
 }

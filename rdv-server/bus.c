@@ -384,6 +384,18 @@ static DBusMessage *m_remote_config(struct rdvd *d, DBusMessage *m, struct devic
 	return device_list(m, v, 1);
 }
 
+/* Answered when the caller's session ends, with the reason. */
+static DBusMessage *m_wait_end(struct rdvd *d, DBusMessage *m, struct device *dev)
+{
+	(void)d;
+	if (!dev->session)
+		return dbus_reply_errno(m, -ESRCH, "no session");
+	if (dev->pending_end)
+		return dbus_reply_errno(m, -EBUSY, "already waiting for the end of the session");
+	dev->pending_end = dbus_message_ref(m);
+	return NULL;
+}
+
 static DBusMessage *m_drop(struct rdvd *d, DBusMessage *m, struct device *dev)
 {
 	const char *why = arg_string(m);
@@ -489,6 +501,7 @@ static const struct method methods[] = {
 	{ RDV_IFACE, "GetVtunParameters", "", NEED_DEVICE, m_vtun_params },
 	{ RDV_IFACE, "GetRemoteConfig", "", NEED_MASTER, m_remote_config },
 	{ RDV_IFACE, "DropVtun", "s", NEED_DEVICE, m_drop },
+	{ RDV_IFACE, "WaitSessionEnd", "", NEED_DEVICE, m_wait_end },
 	{ RDV_ADMIN_IFACE, "ListDevices", "", NEED_ROOT, m_admin_devices },
 	{ RDV_ADMIN_IFACE, "ListSessions", "", NEED_ROOT, m_admin_sessions },
 	{ RDV_ADMIN_IFACE, "Kick", "s", NEED_ROOT, m_admin_kick },
@@ -511,6 +524,7 @@ static const char introspection[] =
 	"  <method name=\"GetVtunParameters\"><arg direction=\"out\" type=\"a{ss}\" name=\"params\"/></method>\n"
 	"  <method name=\"GetRemoteConfig\"><arg direction=\"out\" type=\"a" DEVICE_SIG "\" name=\"onsite\"/></method>\n"
 	"  <method name=\"DropVtun\"><arg type=\"s\" name=\"reason\"/></method>\n"
+	"  <method name=\"WaitSessionEnd\"><arg direction=\"out\" type=\"s\" name=\"reason\"/></method>\n"
 	" </interface>\n"
 	" <interface name=\"" RDV_ADMIN_IFACE "\">\n"
 	"  <method name=\"ListDevices\"><arg direction=\"out\" type=\"a" DEVICE_SIG "\" name=\"devices\"/></method>\n"

@@ -36,6 +36,7 @@ struct device {
 	struct session *session;
 	bool picked;                  /* onsite: a master chose it, not yet told */
 	DBusMessage *pending_wait;    /* onsite: WaitMaster call waiting for a master */
+	DBusMessage *pending_end;     /* WaitSessionEnd call, answered with the reason */
 	struct loop_timer *wait_timer;
 	struct rdvd *rdvd;
 	struct device *next;
@@ -95,6 +96,7 @@ int device_online(struct rdvd *d, const char *bus_name, uid_t uid, pid_t pid,
 		  struct device **out, char *why, size_t whylen);
 void device_offline(struct rdvd *d, struct device *dev, const char *reason);
 void device_wake(struct rdvd *d, struct device *dev, bool ready);
+void device_session_over(struct rdvd *d, struct device *dev, const char *reason);
 void device_describe(const struct device *dev, char *buf, size_t len);
 int role_of_uid(const struct rdv_conf *conf, uid_t uid, char *name, size_t namelen,
 		enum role *role, char *why, size_t whylen);

@@ -133,6 +133,23 @@ void device_wake(struct rdvd *d, struct device *dev, bool ready)
 		dev->picked = false;
 }
 
+/* Answers a WaitSessionEnd call with the reason the session ended. */
+void device_session_over(struct rdvd *d, struct device *dev, const char *reason)
+{
+	DBusMessage *reply;
+
+	if (!dev->pending_end)
+		return;
+	reply = dbus_message_new_method_return(dev->pending_end);
+	if (reply) {
+		dbus_message_append_args(reply, DBUS_TYPE_STRING, &reason, DBUS_TYPE_INVALID);
+		dbus_connection_send(d->bus, reply, NULL);
+		dbus_message_unref(reply);
+	}
+	dbus_message_unref(dev->pending_end);
+	dev->pending_end = NULL;
+}
+
 void device_offline(struct rdvd *d, struct device *dev, const char *reason)
 {
 	char desc[160];
@@ -143,6 +160,10 @@ void device_offline(struct rdvd *d, struct device *dev, const char *reason)
 	if (dev->pending_wait) {
 		dbus_message_unref(dev->pending_wait);
 		dev->pending_wait = NULL;
+	}
+	if (dev->pending_end) {
+		dbus_message_unref(dev->pending_end);
+		dev->pending_end = NULL;
 	}
 	loop_cancel_timer(d->loop, dev->wait_timer);
 	for (struct device **p = &d->devices; *p; p = &(*p)->next) {

@@ -186,6 +186,7 @@ void session_end(struct rdvd *d, struct session *s, const char *reason)
 		if (side->dev) {
 			side->dev->session = NULL;
 			side->dev->picked = false;
+			device_session_over(d, side->dev, reason);
 		}
 	}
 	format_bytes(s->side[SIDE_MASTER].rx_bytes, up, sizeof(up));

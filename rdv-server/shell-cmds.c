@@ -198,6 +198,7 @@ static const struct rpc {
 	{ C_GET_VTUN, "GetVtunParameters", ARG_NONE, print_vtun },
 	{ C_DROP_VTUN, "DropVtun", ARG_TEXT, NULL },
 	{ C_WAIT_MASTER, "WaitMaster", ARG_NONE, print_ready },
+	{ C_WAIT_SESSION_END, "WaitSessionEnd", ARG_NONE, print_string },
 	{ C_SHOW_ONSITE, "ListOnsite", ARG_NONE, print_ids },
 	{ C_SHOW_ONSITE_DETAILS, "ListOnsite", ARG_NONE, print_details },
 	{ C_CONNECT, "Connect", ARG_TEXT, NULL },
@@ -209,7 +210,8 @@ static const struct rpc {
 static void run_rpc(struct shell *sh, const struct shell_cmd *cmd, const struct rpc *rpc)
 {
 	char ipbuf[SHELL_MAX_DNS][16], *ips[SHELL_MAX_DNS], cidr[20];
-	int timeout = cmd->id == C_WAIT_MASTER ? (int)sh->wait_timeout_ms : CALL_TIMEOUT_MS;
+	int timeout = cmd->id == C_WAIT_MASTER ? (int)sh->wait_timeout_ms
+		      : cmd->id == C_WAIT_SESSION_END ? DBUS_TIMEOUT_INFINITE : CALL_TIMEOUT_MS;
 
 	switch (rpc->arg) {
 	case ARG_NONE:

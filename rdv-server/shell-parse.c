@@ -15,6 +15,8 @@ const struct shell_cmd_spec shell_cmds[] = {
 	  "announce this device's host name" },
 	{ "get_vtun_parameters", R_BOTH, A_NONE, C_GET_VTUN, "",
 	  "print the tunnel parameters of the current session" },
+	{ "wait_session_end", R_BOTH, A_NONE, C_WAIT_SESSION_END, "",
+	  "wait until the current session ends, then print why" },
 	{ "drop_vtun", R_BOTH, A_REASON, C_DROP_VTUN, "[REASON]",
 	  "end the current session (the reason goes to the RDV server's log)" },
 	{ "echo", R_BOTH, A_TEXT, C_ECHO, "TEXT", "print TEXT" },

@@ -47,6 +47,7 @@ static void test_every_command(void)
 	expect_ok("set_tunnelling_dev_hostname 'plc-gw'", R_ONSITE, C_SET_HOSTNAME);
 	expect_ok("get_vtun_parameters", R_BOTH, C_GET_VTUN);
 	expect_ok("drop_vtun", R_BOTH, C_DROP_VTUN);
+	expect_ok("wait_session_end", R_BOTH, C_WAIT_SESSION_END);
 	expect_ok("drop_vtun the extremity interface was removed (unplugged)", R_MASTER, C_DROP_VTUN);
 	expect_ok("echo hello world", R_BOTH, C_ECHO);
 	expect_ok("echo", R_BOTH, C_ECHO);
