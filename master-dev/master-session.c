@@ -24,7 +24,6 @@
 #include "net.h"
 #include "nl.h"
 #include "util.h"
-#include "vtunparams.h"
 
 #ifndef IFF_LOWER_UP
 #define IFF_LOWER_UP 0x10000 /* linux/if.h, which clashes with net/if.h */
@@ -115,7 +114,7 @@ static int rules(struct masterd *d, bool add)
 	rtnl_route_set_table(route, d->conf.table);
 	rtnl_route_set_dst(route, dst);
 	rtnl_route_set_scope(route, RT_SCOPE_LINK);
-	rtnl_route_nh_set_ifindex(nh, d->tun_ifindex);
+	rtnl_route_nh_set_ifindex(nh, d->tun.ifindex);
 	rtnl_route_add_nexthop(route, nh);
 	nh = NULL;
 	if (add) {
@@ -165,20 +164,12 @@ static void finish(struct masterd *d, const char *reason, bool tell)
 	}
 	loop_cancel_timer(d->loop, d->timer);
 	d->timer = NULL;
-	child_stop(d->vtund);
-	d->vtund = NULL;
-	if (d->vtund_conf[0])
-		unlink(d->vtund_conf);
 	if (d->has_rules)
 		rules(d, false);
-	if (d->has_tun)
-		nl_link_delete(d->nl, d->conf.tunnel_interface);
-	d->has_tun = d->carrier = false;
+	devtunnel_stop(&d->tun);
+	d->carrier = false;
 	if (d->has_nft)
 		nft_remove(d);
-	if (d->has_forward && d->link)
-		rdvlink_forward(d->link, d->conf.vtun_local_port, d->remote_port, false);
-	d->has_forward = false;
 	dns_relay_to(d, NULL);
 	d->st = S_IDLE;
 	log_info("session with %s ended after %lds: %s", d->onsite, (long)(time(NULL) - d->started),
@@ -197,7 +188,7 @@ static void on_vtund_exit(struct child *c, int code, int signo, void *data)
 	(void)c;
 	(void)code;
 	(void)signo;
-	d->vtund = NULL;
+	d->tun.vtund = NULL;
 	finish(d, d->carrier ? REMOTE_END : "vtund could not connect", !d->carrier);
 }
 
@@ -209,61 +200,24 @@ static void on_setup_timeout(void *data)
 	session_end(d, "the tunnel did not come up in time");
 }
 
-static int start_vtund(struct masterd *d, const struct vtun_params *p)
-{
-	char text[512], label[64];
-	char *argv[] = { "/usr/sbin/vtund", "-n", "-f", d->vtund_conf, (char *)p->session,
-			 "127.0.0.1", NULL };
-	int r;
-
-	snprintf(d->vtund_conf, sizeof(d->vtund_conf), "%s/vtund.conf", d->conf.link.run_dir);
-	snprintf(text, sizeof(text),
-		 "options {\n  port %u;\n  timeout 30;\n}\n%s {\n  passwd %s;\n  type tun;\n"
-		 "  proto tcp;\n  device %s;\n  persist no;\n  keepalive yes;\n}\n",
-		 d->conf.vtun_local_port, p->session, p->secret, d->conf.tunnel_interface);
-	r = write_file_atomic(d->vtund_conf, text, 0600);
-	explicit_bzero(text, sizeof(text));
-	if (r < 0)
-		return r;
-	snprintf(label, sizeof(label), "%s vtund", d->conf.link.device);
-	return child_start(d->loop, argv, label, on_vtund_exit, d, &d->vtund);
-}
-
 static void on_params(struct rdvlink *l, const char *out, const char *errors, void *data)
 {
 	struct masterd *d = data;
-	struct vtun_params p;
-	uint32_t ip;
+	const char *why;
 
 	(void)l;
 	(void)errors;
 	if (d->st != S_OPENING)
 		return;
-	if (vtun_params_parse(out, &p, &d->tunnel_net, &ip, &d->remote_port) < 0) {
-		session_end(d, "the RDV server sent unusable vtun parameters");
+	if (devtunnel_start(&d->tun, out, &why) < 0) {
+		session_end(d, why);
 		return;
 	}
-	if (rdvlink_forward(d->link, d->conf.vtun_local_port, d->remote_port, true) < 0) {
-		session_end(d, "the SSH forward to vtund was refused");
-		return;
-	}
-	d->has_forward = true;
-	nl_link_delete(d->nl, d->conf.tunnel_interface);
-	if (nl_tun_create(d->nl, d->conf.tunnel_interface, ip, 30, &d->tun_ifindex) < 0) {
-		session_end(d, "cannot create the tunnel interface");
-		return;
-	}
-	d->has_tun = true;
 	if (rules(d, true) < 0 || nft_add(d) < 0 ||
 	    write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0) {
 		session_end(d, "cannot set up routing into the tunnel");
 		return;
 	}
-	if (start_vtund(d, &p) < 0) {
-		session_end(d, "cannot start vtund");
-		return;
-	}
-	explicit_bzero(&p, sizeof(p));
 	loop_add_timer(d->loop, SETUP_TIMEOUT_S * 1000ull, on_setup_timeout, d, &d->timer);
 }
 
@@ -337,6 +291,14 @@ static void on_connect(struct rdvlink *l, const char *out, const char *errors, v
 		session_end(d, "the RDV server link went down");
 }
 
+void session_init(struct masterd *d)
+{
+	d->tun = (struct devtunnel){ .loop = d->loop, .nl = d->nl, .link = d->link,
+				     .device = d->conf.link.device, .ifname = d->conf.tunnel_interface,
+				     .run_dir = d->conf.link.run_dir, .local_port = d->conf.vtun_local_port,
+				     .on_vtund_exit = on_vtund_exit, .data = d };
+}
+
 void session_open(struct masterd *d, const char *onsite)
 {
 	char line[80];
@@ -357,11 +319,11 @@ void session_link_event(struct masterd *d, int ifindex, unsigned flags, bool gon
 {
 	bool carrier = (flags & IFF_UP) && (flags & IFF_LOWER_UP);
 
-	if (d->st == S_IDLE || !d->has_tun || ifindex != d->tun_ifindex)
+	if (d->st == S_IDLE || !d->tun.has_tun || ifindex != d->tun.ifindex)
 		return;
 	if (gone || (d->carrier && !carrier)) {
 		if (gone)
-			d->has_tun = false;
+			d->tun.has_tun = false;
 		finish(d, gone ? "the tunnel interface was removed" : REMOTE_END, gone);
 		return;
 	}

@@ -604,6 +604,7 @@ int main(int argc, char **argv)
 	scan_links(&d);
 	if (rdvlink_start(d.loop, &d.conf.link, on_link, &d, &d.link) < 0)
 		return 1;
+	session_init(&d);
 	r = loop_run(d.loop);
 	session_end(&d, "masterd stopping");
 	rdvlink_stop(d.link);

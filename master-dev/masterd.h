@@ -3,6 +3,7 @@
 #include <dbus/dbus.h>
 #include <stdbool.h>
 #include <time.h>
+#include "devtunnel.h"
 #include "loop.h"
 #include "master-conf.h"
 #include "rdvlink.h"
@@ -38,18 +39,15 @@ struct masterd {
 	char owner[64];            /* bus name of the masterdev that opened it */
 	DBusMessage *pending_open;
 	DBusMessage *pending_list;
-	struct child *vtund;
-	bool has_tun, has_nft, has_forward, has_rules, carrier;
-	int tun_ifindex;
-	unsigned remote_port;
-	uint32_t tunnel_net;
+	struct devtunnel tun;
+	bool has_nft, has_rules, carrier;
 	char onsite_lan[32], onsite_dns[80];
 	struct loop_timer *timer;
 	time_t started;
-	char vtund_conf[200];
 };
 
 /* master-session.c */
+void session_init(struct masterd *d); /* once the loop, netlink and the link exist */
 void session_open(struct masterd *d, const char *onsite);
 void session_end(struct masterd *d, const char *reason);
 void session_link_event(struct masterd *d, int ifindex, unsigned flags, bool gone);

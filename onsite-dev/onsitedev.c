@@ -28,7 +28,7 @@
 #include "nl.h"
 #include "onsite-conf.h"
 #include "rdvlink.h"
-#include "vtunparams.h"
+#include "devtunnel.h"
 #include "util.h"
 
 #define WAIT_CMD_TIMEOUT_S 330
@@ -52,15 +52,10 @@ struct onsited {
 	unsigned n_lines, next_line;
 	/* session */
 	bool in_session;
-	struct child *vtund;
-	bool has_tun, has_nft, has_forward, carrier;
+	struct devtunnel tun;
+	bool has_nft, carrier;
 	struct child *probe;
-	char rdv_ip[16];
-	int tun_ifindex;
-	unsigned remote_port;
-	uint32_t tunnel_net;
 	time_t started;
-	char vtund_conf[200];
 };
 
 static void wait_master(struct onsited *d);
@@ -171,7 +166,7 @@ static void nft_remove(struct onsited *d)
 static int nft_add(struct onsited *d)
 {
 	const char *t = d->conf.nft_table, *tun = d->conf.tunnel_interface, *lan = d->conf.lan_interface;
-	uint32_t n = d->tunnel_net;
+	uint32_t n = d->tun.net;
 	char cmd[1536];
 
 	snprintf(cmd, sizeof(cmd),
@@ -204,20 +199,12 @@ static void end_session(struct onsited *d, const char *why)
 	d->in_session = false;
 	loop_cancel_timer(d->loop, d->timer);
 	d->timer = NULL;
-	child_stop(d->vtund);
-	d->vtund = NULL;
 	child_stop(d->probe);
 	d->probe = NULL;
-	if (d->vtund_conf[0])
-		unlink(d->vtund_conf);
-	if (d->has_tun)
-		nl_link_delete(d->nl, d->conf.tunnel_interface);
-	d->has_tun = d->carrier = false;
+	devtunnel_stop(&d->tun);
+	d->carrier = false;
 	if (d->has_nft)
 		nft_remove(d);
-	if (d->has_forward && d->link)
-		rdvlink_forward(d->link, d->conf.vtun_local_port, d->remote_port, false);
-	d->has_forward = false;
 	log_info("session ended after %lds: %s", (long)(time(NULL) - d->started), why);
 }
 
@@ -239,7 +226,7 @@ static void on_vtund_exit(struct child *c, int code, int signo, void *data)
 	char why[64];
 
 	(void)c;
-	d->vtund = NULL;
+	d->tun.vtund = NULL;
 	snprintf(why, sizeof(why), signo ? "vtund killed by signal %d" : "vtund exited with status %d",
 		 signo ? signo : code);
 	session_over(d, why);
@@ -251,26 +238,6 @@ static void on_setup_timeout(void *data)
 
 	d->timer = NULL;
 	session_over(d, "the tunnel did not come up in time");
-}
-
-static int start_vtund(struct onsited *d, const struct vtun_params *p)
-{
-	char text[512], label[64];
-	char *argv[] = { "/usr/sbin/vtund", "-n", "-f", d->vtund_conf, (char *)p->session,
-			 "127.0.0.1", NULL };
-	int r;
-
-	snprintf(d->vtund_conf, sizeof(d->vtund_conf), "%s/vtund.conf", d->conf.link.run_dir);
-	snprintf(text, sizeof(text),
-		 "options {\n  port %u;\n  timeout 30;\n}\n%s {\n  passwd %s;\n  type tun;\n"
-		 "  proto tcp;\n  device %s;\n  persist no;\n  keepalive yes;\n}\n",
-		 d->conf.vtun_local_port, p->session, p->secret, d->conf.tunnel_interface);
-	r = write_file_atomic(d->vtund_conf, text, 0600);
-	explicit_bzero(text, sizeof(text));
-	if (r < 0)
-		return r;
-	snprintf(label, sizeof(label), "%s vtund", d->conf.link.device);
-	return child_start(d->loop, argv, label, on_vtund_exit, d, &d->vtund);
 }
 
 /* The RDV server says why the session ended (master gone, adapter unplugged...). */
@@ -293,39 +260,19 @@ static void on_session_end(struct rdvlink *l, const char *out, const char *error
 static void on_params(struct rdvlink *l, const char *out, const char *errors, void *data)
 {
 	struct onsited *d = data;
-	struct vtun_params p;
-	uint32_t ip;
-	int r;
+	const char *why;
 
 	(void)l;
 	(void)errors;
-	if (vtun_params_parse(out, &p, &d->tunnel_net, &ip, &d->remote_port) < 0) {
-		log_err("the RDV server sent unusable vtun parameters");
-		session_over(d, "bad vtun parameters");
+	if (devtunnel_start(&d->tun, out, &why) < 0) {
+		session_over(d, why);
 		return;
 	}
-	if ((r = rdvlink_forward(d->link, d->conf.vtun_local_port, d->remote_port, true)) < 0) {
-		session_over(d, "the SSH forward to vtund was refused");
-		return;
-	}
-	d->has_forward = true;
-	nl_link_delete(d->nl, d->conf.tunnel_interface);
-	if ((r = nl_tun_create(d->nl, d->conf.tunnel_interface, ip, 30, &d->tun_ifindex)) < 0) {
-		session_over(d, "cannot create the tunnel interface");
-		return;
-	}
-	d->has_tun = true;
 	if (nft_add(d) < 0 || write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0) {
 		session_over(d, "cannot set up NAT to the LAN");
 		return;
 	}
-	if (start_vtund(d, &p) < 0) {
-		session_over(d, "cannot start vtund");
-		return;
-	}
-	snprintf(d->rdv_ip, sizeof(d->rdv_ip), "%s", p.rdvip);
 	rdvlink_cmd(d->link, "wait_session_end", SESSION_MAX_S, on_session_end, d);
-	explicit_bzero(&p, sizeof(p));
 	loop_add_timer(d->loop, SETUP_TIMEOUT_S * 1000ull, on_setup_timeout, d, &d->timer);
 }
 
@@ -387,7 +334,7 @@ static void on_probe_exit(struct child *c, int code, int signo, void *data)
 	(void)c;
 	d->probe = NULL;
 	if (code == 0 && !signo)
-		log_info("the tunnel answers: the RDV end %s replies", d->rdv_ip);
+		log_info("the tunnel answers: the RDV end %s replies", d->tun.rdv_ip);
 	else
 		session_over(d, "the tunnel does not answer (no reply from the RDV end)");
 }
@@ -397,7 +344,7 @@ static void probe_tunnel(struct onsited *d)
 {
 	char label[64];
 	char *argv[] = { "/usr/bin/ping", "-q", "-n", "-c", "3", "-i", "0.5", "-w", "10", "-I",
-			 d->conf.tunnel_interface, d->rdv_ip, NULL };
+			 d->conf.tunnel_interface, d->tun.rdv_ip, NULL };
 
 	snprintf(label, sizeof(label), "%s tunnel check", d->conf.link.device);
 	if (child_start(d->loop, argv, label, on_probe_exit, d, &d->probe) < 0)
@@ -414,11 +361,11 @@ static void on_link_object(struct nl_object *obj, void *arg)
 	unsigned flags = rtnl_link_get_flags(link);
 	bool carrier = (flags & IFF_UP) && (flags & IFF_LOWER_UP);
 
-	if (!d->in_session || !d->has_tun || rtnl_link_get_ifindex(link) != d->tun_ifindex)
+	if (!d->in_session || !d->tun.has_tun || rtnl_link_get_ifindex(link) != d->tun.ifindex)
 		return;
 	if (gone || (d->carrier && !carrier)) {
 		if (gone)
-			d->has_tun = false;
+			d->tun.has_tun = false;
 		session_over(d, gone ? "the tunnel interface was removed" : "the tunnel closed");
 	} else if (carrier && !d->carrier) {
 		d->carrier = true;
@@ -543,10 +490,15 @@ int main(int argc, char **argv)
 	log_info("starting: device %s, RDV server %s:%u (%s), LAN %s", d.conf.link.device,
 		 d.conf.link.host, d.conf.link.port, d.conf.link.tls ? "TLS" : "plain SSH",
 		 d.conf.lan_interface);
+	d.tun = (struct devtunnel){ .loop = d.loop, .nl = d.nl, .device = d.conf.link.device,
+				    .ifname = d.conf.tunnel_interface, .run_dir = d.conf.link.run_dir,
+				    .local_port = d.conf.vtun_local_port, .on_vtund_exit = on_vtund_exit,
+				    .data = &d };
 	if (rdvlink_start(d.loop, &d.conf.link, on_link, &d, &d.link) < 0) {
 		log_err("out of memory");
 		return 1;
 	}
+	d.tun.link = d.link;
 	r = loop_run(d.loop);
 	end_session(&d, "onsitedev stopping");
 	rdvlink_stop(d.link);

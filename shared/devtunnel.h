@@ -1,0 +1,39 @@
+/*
+ * A device's end of a session tunnel: the SSH forward to its vtund port on
+ * the RDV server, a tun made and addressed before vtund attaches, and the
+ * supervised vtund client. What each device routes through it is its own.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "child.h"
+#include "loop.h"
+#include "rdvlink.h"
+
+struct nl_sock;
+
+struct devtunnel {
+	/* set by the owner */
+	struct loop *loop;
+	struct nl_sock *nl;
+	struct rdvlink *link;
+	const char *device;    /* for log labels */
+	const char *ifname;
+	const char *run_dir;
+	unsigned local_port;   /* local end of the SSH forward */
+	child_exit_cb on_vtund_exit;
+	void *data;
+	/* state */
+	struct child *vtund;
+	bool has_tun, has_forward;
+	int ifindex;
+	unsigned remote_port;
+	uint32_t net;          /* the session's /30 */
+	char rdv_ip[16];       /* the RDV end of the tunnel */
+	char conf_path[200];
+};
+
+/* From get_vtun_parameters' output; on failure why says what, and stop cleans up. */
+int devtunnel_start(struct devtunnel *t, const char *params, const char **why);
+/* Removes whatever start put in place; safe to call at any stage. */
+void devtunnel_stop(struct devtunnel *t);
