@@ -9,19 +9,11 @@
 #define N(sec, k, field, lo, hi) CONF_NUMBER(struct master_conf, sec, k, field, lo, hi)
 
 static const struct conf_key keys[] = {
-	S(NULL, "device", K_DEVICE, link.device),
-	S(NULL, "ssh_key", K_PATH, link.ssh_key),
+	RDVLINK_CONF_KEYS(struct master_conf, link),
 	S(NULL, "resolv_conf", K_PATH, resolv_conf),
-	S(NULL, "run_dir", K_PATH, link.run_dir),
 	S(NULL, "log_file", K_PATH, log_file),
 	S(NULL, "log_level", K_LEVEL, log_level),
 	S(NULL, "access_group", K_NAME, access_group),
-	S("rdv", "host", K_HOST, link.host),
-	N("rdv", "port", link.port, 1, 65535),
-	CONF_BOOLEAN(struct master_conf, "rdv", "tls", link.tls),
-	S("rdv", "certificate", K_PATH, link.certificate),
-	S("rdv", "known_hosts", K_PATH, link.known_hosts),
-	N("rdv", "local_port", link.local_port, 1024, 65535),
 	S("extremity", "interfaces", K_IFNAME, extremity_pattern),
 	S("extremity", "exclude", K_IFNAME, extremity_exclude),
 	CONF_BOOLEAN(struct master_conf, "extremity", "require_usb", require_usb),
@@ -41,13 +33,7 @@ static const struct conf_key keys[] = {
 static void defaults(struct master_conf *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->link.port = 443;
-	c->link.tls = true;
-	strcpy(c->link.certificate, "/etc/rdv/rdv-server.crt");
-	strcpy(c->link.known_hosts, "/etc/rdv/known_hosts");
-	strcpy(c->link.ssh_key, "/etc/rdv/id_ed25519");
-	strcpy(c->link.run_dir, "/run/masterd");
-	c->link.local_port = 4443;
+	rdvlink_conf_defaults(&c->link, "/run/masterd");
 	strcpy(c->extremity_pattern, "*");
 	strcpy(c->extremity_exclude, "eth0");
 	c->require_usb = true;
@@ -79,10 +65,8 @@ int master_conf_load(const char *path, struct master_conf *c, char *err, size_t 
 		return -EINVAL;
 	mask = prefix_to_mask(c->address.prefix);
 	net = c->address.addr & mask;
-	if (!c->link.device[0])
-		conf_error(&e, NULL, "'device' (this device's account on the RDV server) is required");
-	if (!c->link.host[0])
-		conf_error(&e, NULL, "'rdv.host' (the RDV server) is required");
+	if (rdvlink_conf_missing(&c->link))
+		conf_error(&e, NULL, "%s", rdvlink_conf_missing(&c->link));
 	if (c->address.prefix < 24 || c->dhcp_first > c->dhcp_last ||
 	    ((net | (c->dhcp_first & 255)) & mask) != net || ((net | (c->dhcp_last & 255)) & mask) != net ||
 	    ((c->address.addr & 255) >= c->dhcp_first && (c->address.addr & 255) <= c->dhcp_last))

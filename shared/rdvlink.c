@@ -482,6 +482,27 @@ static int connect_now(struct rdvlink *l)
 }
 
 bool rdvlink_up(const struct rdvlink *l) { return l->up; }
+
+void rdvlink_conf_defaults(struct rdvlink_conf *c, const char *run_dir)
+{
+	memset(c, 0, sizeof(*c));
+	c->port = 443;
+	c->tls = true;
+	strcpy(c->certificate, "/etc/rdv/rdv-server.crt");
+	strcpy(c->known_hosts, "/etc/rdv/known_hosts");
+	strcpy(c->ssh_key, "/etc/rdv/id_ed25519");
+	snprintf(c->run_dir, sizeof(c->run_dir), "%s", run_dir);
+	c->local_port = 4443;
+}
+
+const char *rdvlink_conf_missing(const struct rdvlink_conf *c)
+{
+	if (!c->device[0])
+		return "'device' (this device's account on the RDV server) is required";
+	if (!c->host[0])
+		return "'rdv.host' (the RDV server) is required";
+	return NULL;
+}
 const char *rdvlink_last_error(const struct rdvlink *l) { return l->last_error; }
 
 static int send_line(struct rdvlink *l, const char *line, unsigned timeout_s,

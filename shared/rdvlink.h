@@ -20,6 +20,22 @@ struct rdvlink_conf {
 	unsigned local_port;   /* stunnel's local end */
 };
 
+/* The configuration keys of a link, for a device's key table (confspec.h). */
+#define RDVLINK_CONF_KEYS(type, field)                                                   \
+	CONF_STRING(type, NULL, "device", K_DEVICE, field.device),                       \
+	CONF_STRING(type, NULL, "ssh_key", K_PATH, field.ssh_key),                       \
+	CONF_STRING(type, NULL, "run_dir", K_PATH, field.run_dir),                       \
+	CONF_STRING(type, "rdv", "host", K_HOST, field.host),                            \
+	CONF_NUMBER(type, "rdv", "port", field.port, 1, 65535),                          \
+	CONF_BOOLEAN(type, "rdv", "tls", field.tls),                                     \
+	CONF_STRING(type, "rdv", "certificate", K_PATH, field.certificate),              \
+	CONF_STRING(type, "rdv", "known_hosts", K_PATH, field.known_hosts),              \
+	CONF_NUMBER(type, "rdv", "local_port", field.local_port, 1024, 65535)
+
+/* defaults of a link, and the check that the required keys are there */
+void rdvlink_conf_defaults(struct rdvlink_conf *c, const char *run_dir);
+const char *rdvlink_conf_missing(const struct rdvlink_conf *c);
+
 struct rdvlink;
 /* what the command printed before the next prompt, and on stderr (its errors) */
 typedef void (*rdvlink_reply_fn)(struct rdvlink *l, const char *output, const char *errors,

@@ -9,6 +9,7 @@ REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$REPO/build}
 . "$REPO/tests/lib/common.sh"
 . "$REPO/tests/lib/rdv-env.sh"
+. "$REPO/tests/lib/devices.sh"
 need_root
 TOPO=$REPO/tests/topo.sh
 P=n$(printf '%04d' $(($$ % 10000)))
@@ -26,53 +27,27 @@ NS_O=$P-onsite1
 dev_add "$M" master 1 "$P-master1" || not_ok "master account"
 dev_account "$O" onsite || not_ok "onsite account"
 
-# the onsite Pi's files, as an SD image would hold them
-OD=$D/onsite
-mkdir -p "$OD"
-cp "$D/dev/$O/id" "$OD/id_ed25519"
-cp "$D/tls/rdv-server.crt" "$OD/rdv-server.crt"
-echo "198.18.0.10 $(cat "$D/ssh_host_ed25519_key.pub")" >"$OD/known_hosts"
-echo "nameserver 10.1.0.20" >"$OD/resolv.conf"
-cat >"$OD/onsite.conf" <<CONF
-device = "$O";
-ssh_key = "$OD/id_ed25519";
-lan_interface = "eth0";
-uplink = "lan";
-hostname = "plc-site";
-resolv_conf = "$OD/resolv.conf";
-run_dir = "$OD/run";
-log_file = "$OD/onsitedev.log";
-log_level = "debug";
-rdv = { host = "198.18.0.10"; port = 443; tls = true;
-        certificate = "$OD/rdv-server.crt"; known_hosts = "$OD/known_hosts"; };
-CONF
+OD=$D/$O
+onsite_start "$O" 1
+ONSITED=${ONSITED_PID[$O]}
 check "onsitedev --check-config accepts the configuration" "$BUILD/onsitedev" -t -c "$OD/onsite.conf" >/dev/null
 printf 'device = "Bad Name";\nrdv = { host = "x y"; port = 70000; };\n' >"$OD/bad.conf"
 out=$("$BUILD/onsitedev" -t -c "$OD/bad.conf" 2>&1)
 check "a bad onsite configuration is refused, every error with its line" \
 	bash -c "grep -q \"line 1: 'device' = \\\"Bad Name\\\"\" <<<\"\$1\" && grep -q \"line 2: 'host'\" <<<\"\$1\" && grep -q \"'port' = 70000\" <<<\"\$1\"" _ "$out"
 
-onsitedev_start() {
-	ip netns exec "$NS_O" "$BUILD/onsitedev" -c "$OD/onsite.conf" &
-	ONSITED=$!
-	at_exit kill $ONSITED
-}
 online_free() { rdvctl devices | grep -q "^$O .*free"; }
-onsitedev_start
 check "onsitedev comes online through the firewall (TLS on 443 only) within 10 s" wait_for 10 online_free
-announced() { rdvctl devices | grep -q "^$O .*plc-site .*10.1.0.10/24 .*lan .*10.1.0.20"; }
+announced() { rdvctl devices | grep -q "^$O .*plc-site-1 .*10.1.0.10/24 .*lan .*10.1.0.20"; }
 check "it announces hostname, LAN address, uplink and DNS" wait_for 5 announced
-cp "$OD/onsitedev.log" "$LOGS/" 2>/dev/null
-at_exit cp "$OD/onsitedev.log" "$LOGS/onsitedev.log"
 
-# a master picks it (the master side is scripted here; masterdev comes with issue 3)
+# a master picks it (scripted over its shell here; masterd is tested in test-session.sh)
 master_session() {
 	dev_cmd "$M" "connect_to_onsite_dev $O" >/dev/null
 	dev_vtun_up "$M" || return 1
 	ip -n "$P-master1" route replace 10.1.0.0/24 dev tun0
 	wait_for 15 grep -q "session established" "$OD/onsitedev.log"
 }
-established_count() { grep -c "session established" "$OD/onsitedev.log"; }
 check "the master logs in" dev_login "$M"
 check "a session opens: onsitedev fetches its parameters and brings its tunnel up" master_session
 check "onsitedev checked that the tunnel answers" wait_for 10 grep -q "the tunnel answers" "$OD/onsitedev.log"

@@ -104,7 +104,7 @@ check "the RDV server ends it too, logging why" \
 	bash -c "grep -q 'reason: dropped by master $M: the extremity interface (USB-Ethernet adapter) was removed' '$D/rdvd.log'"
 check "nothing of it is left anywhere" wait_for 5 all_clean
 check "and the onsite logs it, with the same reason" \
-	grep -q "ended on the RDV server: dropped by master $M: the extremity interface (USB-Ethernet adapter) was removed" "$D/$O/onsitedev.log"
+	wait_for 5 grep -q "ended on the RDV server: dropped by master $M: the extremity interface (USB-Ethernet adapter) was removed" "$D/$O/onsitedev.log"
 out=$(masterdev "$M" 1 -o "$O" 2>&1); rc=$?
 check "without the adapter masterdev -o refuses clearly (exit 5)" \
 	bash -c "[ $rc -eq 5 ] && grep -q 'plug the USB-Ethernet adapter' <<<\"\$1\"" _ "$out"
