@@ -230,7 +230,7 @@ dev_logout() {
 # vtun parameter of the last get_vtun_parameters output
 param() { sed -n "s/^$2: //p" <<<"$1"; }
 
-# dev_vtun_up NAME: what a device does once in session (issue 3 automates it)
+# dev_vtun_up NAME: what a device does once in session, scripted (the daemons use shared/devtunnel.c)
 dev_vtun_up() {
 	local name=$1 dir=$D/dev/$1 params port session ip net secret lport
 	params=$(dev_cmd "$name" get_vtun_parameters) || return 1
