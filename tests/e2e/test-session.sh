@@ -137,6 +137,24 @@ check "the session is cleaned up everywhere" wait_for 5 all_clean
 check "the onsite is online again within 10 s" wait_for 10 online_free
 
 # refusals
+M2=${P}n
+dev_add "$M2" master 2 "$P-master1" && dev_login "$M2" || not_ok "a second master"
+dev_cmd "$M2" "connect_to_onsite_dev $O" >/dev/null
+out=$(masterdev "$M" 1 -o "$O" 2>&1); rc=$?
+check "an onsite busy with another master is refused clearly (exit 4)" \
+	bash -c "[ $rc -eq 4 ] && grep -q 'busy in another session' <<<\"\$1\"" _ "$out"
+dev_logout "$M2"
+check "it is free again once that master leaves" wait_for 5 online_free
+printf 'access = ( { master = "%s"; onsite = [ "%s" ]; } );\n' "$M2" "$O" >>"$D/rdvd.conf"
+kill -HUP "$RDVD_PID"
+check "rdvd reloads its access list on SIGHUP" wait_for 5 grep -q "access list reloaded" "$D/rdvd.log"
+out=$(masterdev "$M" 1 -o "$O" 2>&1); rc=$?
+check "an onsite outside this master's access list is refused clearly (exit 4)" \
+	bash -c "[ $rc -eq 4 ] && grep -q 'not allowed' <<<\"\$1\"" _ "$out"
+check "and masterdev -l does not list it" \
+	bash -c "ip netns exec $P-master1 env DBUS_SYSTEM_BUS_ADDRESS=${MBUS[$M]} $BUILD/masterdev -l | grep -q 'No onsite device'"
+sed -i '/^access = /d' "$D/rdvd.conf"
+kill -HUP "$RDVD_PID"
 out=$(masterdev "$M" 1 -o "${P}zz" 2>&1); rc=$?
 check "an unknown onsite is refused clearly (exit 4)" \
 	bash -c "[ $rc -eq 4 ] && grep -q 'unknown or offline onsite device' <<<\"\$1\"" _ "$out"
