@@ -409,13 +409,14 @@ static void m_status(struct masterd *d, DBusMessage *m)
 	DBusMessage *r = dbus_message_new_method_return(m);
 	const char *ext = d->ext, *err = d->link ? rdvlink_last_error(d->link) : "";
 	const char *state = states[d->st], *onsite = d->st != S_IDLE ? d->onsite : "";
+	const char *device = d->conf.link.device, *host = d->conf.link.host;
 	dbus_bool_t up = d->link && rdvlink_up(d->link);
 
 	if (!r)
 		return;
 	dbus_message_append_args(r, DBUS_TYPE_STRING, &ext, DBUS_TYPE_BOOLEAN, &up, DBUS_TYPE_STRING,
 				 &err, DBUS_TYPE_STRING, &state, DBUS_TYPE_STRING, &onsite,
-				 DBUS_TYPE_INVALID);
+				 DBUS_TYPE_STRING, &device, DBUS_TYPE_STRING, &host, DBUS_TYPE_INVALID);
 	dbus_connection_send(d->bus, r, NULL);
 	dbus_message_unref(r);
 }

@@ -35,6 +35,7 @@ static void usage(FILE *out)
 		"Exit status: 0 done, 1 error, 2 bad usage, 3 RDV server unreachable,\n"
 		"4 onsite device unknown, not allowed or busy, 5 no USB-Ethernet adapter,\n"
 		"6 session ended by the other side or the network.\n"
+		"MASTERDEV_USERNAME and RDV_SERVER_HOSTNAME, if set, must match masterd's configuration.\n"
 		"The master itself has no route to the customer LAN: test from the laptop.\n");
 }
 
@@ -177,6 +178,39 @@ static int open_session(DBusConnection *bus, const char *id)
 	return result;
 }
 
+/*
+ * The original read the account and server from the environment. Here masterd
+ * holds them (/etc/rdv/master.conf); a script that still sets them is told if
+ * they name another account or server rather than silently using masterd's.
+ */
+static int check_environment(DBusConnection *bus)
+{
+	const char *want_dev = getenv("MASTERDEV_USERNAME"), *want_host = getenv("RDV_SERVER_HOSTNAME");
+	const char *ext, *err, *state, *on, *dev = "", *host = "";
+	dbus_bool_t up;
+	DBusMessage *r;
+	int code = EX_OK;
+
+	if ((!want_dev || !*want_dev) && (!want_host || !*want_host))
+		return EX_OK;
+	if (!(r = call(bus, "GetStatus", NULL, 10000, &code)))
+		return code;
+	dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &ext, DBUS_TYPE_BOOLEAN, &up,
+			      DBUS_TYPE_STRING, &err, DBUS_TYPE_STRING, &state, DBUS_TYPE_STRING, &on,
+			      DBUS_TYPE_STRING, &dev, DBUS_TYPE_STRING, &host, DBUS_TYPE_INVALID);
+	if (want_dev && *want_dev && strcmp(want_dev, dev)) {
+		fprintf(stderr, "masterdev: MASTERDEV_USERNAME is '%s' but this master is '%s' "
+				"(device in /etc/rdv/master.conf)\n", want_dev, dev);
+		code = EX_USAGE;
+	} else if (want_host && *want_host && strcmp(want_host, host)) {
+		fprintf(stderr, "masterdev: RDV_SERVER_HOSTNAME is '%s' but this master uses '%s' "
+				"(rdv.host in /etc/rdv/master.conf)\n", want_host, host);
+		code = EX_USAGE;
+	}
+	dbus_message_unref(r);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -209,7 +243,9 @@ int main(int argc, char **argv)
 		return EX_ERROR;
 	}
 	dbus_connection_set_exit_on_disconnect(bus, FALSE);
-	r = do_list ? list(bus) : open_session(bus, id);
+	r = check_environment(bus);
+	if (r == EX_OK)
+		r = do_list ? list(bus) : open_session(bus, id);
 	dbus_connection_close(bus);
 	dbus_connection_unref(bus);
 	return r;

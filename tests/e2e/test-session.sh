@@ -136,6 +136,15 @@ check "kill -9 of the onsite's stunnel: masterdev reports the end" wait_for 10 e
 check "the session is cleaned up everywhere" wait_for 5 all_clean
 check "the onsite is online again within 10 s" wait_for 10 online_free
 
+# the original's environment variables
+out=$(MASTERDEV_USERNAME=$M RDV_SERVER_HOSTNAME=198.18.0.10 masterdev "$M" 1 -l 2>&1)
+check "MASTERDEV_USERNAME and RDV_SERVER_HOSTNAME matching masterd's configuration are fine" \
+	grep -q "^$O " <<<"$out"
+out=$(ip netns exec "$P-master1" env DBUS_SYSTEM_BUS_ADDRESS="${MBUS[$M]}" MASTERDEV_USERNAME=rpi9999 \
+	"$BUILD/masterdev" -l 2>&1); rc=$?
+check "a MASTERDEV_USERNAME naming another account is refused, naming both" \
+	bash -c "[ $rc -eq 2 ] && grep -q \"MASTERDEV_USERNAME is 'rpi9999' but this master is '$M'\" <<<\"\$1\"" _ "$out"
+
 # refusals
 M2=${P}n
 dev_add "$M2" master 2 "$P-master1" && dev_login "$M2" || not_ok "a second master"
