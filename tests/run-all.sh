@@ -83,6 +83,9 @@ done
 e2e test-session-same-subnet tests/e2e/test-session.sh SAME_SUBNET=1
 leftover=$(ip netns list 2>/dev/null | grep -c . || true)
 one "$leftover" "no network namespace left behind"
+# the tests' device accounts live in uids 41000-41499 (tests/lib/rdv-env.sh)
+leftover=$(getent passwd | awk -F: '$3 >= 41000 && $3 < 41500' | grep -c . || true)
+one "$leftover" "no test account left behind"
 
 echo
 echo "$pass passed, $fail failed"

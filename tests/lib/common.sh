@@ -69,6 +69,18 @@ alive() {
 	[ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
 }
 
+# del_user NAME: an account a test made, with whatever still runs as it
+del_user() {
+	local i
+	for i in 1 2 3 4 5; do
+		pkill -9 -u "$1" 2>/dev/null
+		userdel "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	echo "warning: could not remove account $1" >&2
+	return 1
+}
+
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
 		echo "not ok - $T_NAME must run as root (network namespaces, accounts)"

@@ -140,7 +140,7 @@ dev_account() {
 	mkdir -p "$dir"
 	ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$dir/id"
 	rdvctl account add "$name" --role "$2" --key-file "$dir/id.pub" >/dev/null || return 1
-	at_exit userdel "$name"
+	at_exit del_user "$name"
 	DEV_ROLE[$name]=$2
 }
 
