@@ -178,7 +178,7 @@ int child_start(struct loop *loop, char *const argv[], const char *label, child_
 	return start(loop, argv, label, cb, data, out, -1, -1, -1);
 }
 
-int child_start_io3(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
+int child_start_io(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
 		    void *data, struct child **out, int *to_child, int *from_child,
 		    int *from_child_err)
 {
@@ -209,11 +209,6 @@ int child_start_io3(struct loop *loop, char *const argv[], const char *label, ch
 	return 0;
 }
 
-int child_start_io(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
-		   void *data, struct child **out, int *to_child, int *from_child)
-{
-	return child_start_io3(loop, argv, label, cb, data, out, to_child, from_child, NULL);
-}
 
 static void on_kill_timer(void *data)
 {

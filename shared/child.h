@@ -16,14 +16,12 @@ int child_start(struct loop *loop, char *const argv[], const char *label, child_
 		void *data, struct child **out);
 /* Detaches the callback and terminates the child's process group. */
 void child_stop(struct child *c);
-/* Same, with pipes to the child's stdin and from its stdout (stderr is logged);
- * the caller owns *to_child and *from_child (non-blocking, close-on-exec). */
+/* Same, with pipes to the child's stdin and from its stdout, and from its
+ * stderr if from_child_err is not NULL (else stderr is logged); the caller
+ * owns the pipe ends it gets (non-blocking, close-on-exec). */
 int child_start_io(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
-		   void *data, struct child **out, int *to_child, int *from_child);
-/* Same, and stderr to the caller too (*from_child_err) instead of the log. */
-int child_start_io3(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
-		    void *data, struct child **out, int *to_child, int *from_child,
-		    int *from_child_err);
+		   void *data, struct child **out, int *to_child, int *from_child,
+		   int *from_child_err);
 pid_t child_pid(const struct child *c);
 /* children started and not yet reaped (stopped ones included) */
 unsigned child_count(void);

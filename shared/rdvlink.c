@@ -379,7 +379,7 @@ static int start_ssh(struct rdvlink *l)
 	snprintf(alias, sizeof(alias), "HostKeyAlias=%s", l->conf.host);
 	snprintf(label, sizeof(label), "%s ssh", l->conf.device);
 	unlink(l->ctl);
-	r = child_start_io3(l->loop, argv, label, on_exit_child, l, &l->ssh, &l->to_ssh,
+	r = child_start_io(l->loop, argv, label, on_exit_child, l, &l->ssh, &l->to_ssh,
 			    &l->from_ssh, &l->err_ssh);
 	if (r < 0)
 		return r;
@@ -436,7 +436,7 @@ static int start_stunnel(struct rdvlink *l)
 	if ((r = write_file_atomic(path, text, 0600)) < 0)
 		return r;
 	snprintf(label, sizeof(label), "%s stunnel", l->conf.device);
-	if ((r = child_start_io3(l->loop, argv, label, on_exit_child, l, &l->stunnel, &in, &out,
+	if ((r = child_start_io(l->loop, argv, label, on_exit_child, l, &l->stunnel, &in, &out,
 				 &l->tls_err)) < 0)
 		return r;
 	close(in);
