@@ -71,7 +71,7 @@ e2e() {
 	shift 2
 	log=build/$name.log
 	echo "--- $name"
-	env "$@" REPO="$REPO" BUILD="$REPO/build" timeout 1200 "$t" >"$log" 2>&1
+	env REPO="$REPO" BUILD="$REPO/build" "$@" timeout 1200 "$t" >"$log" 2>&1
 	rc=$?
 	grep -oE '(not )?ok - .*' "$log"
 	tally "$log" "$name"
@@ -81,6 +81,14 @@ for t in tests/e2e/test-*.sh; do
 	e2e "$(basename "$t" .sh)" "$t"
 done
 e2e test-session-same-subnet tests/e2e/test-session.sh SAME_SUBNET=1
+
+# the whole chain once more, every program of ours built with ASan/UBSan
+make -j"$(nproc)" BUILD=build/asan SAN=1 WERROR=1 all >/dev/null
+e2e test-session-asan tests/e2e/test-session.sh BUILD="$REPO/build/asan"
+reports=$(grep -l "AddressSanitizer\|LeakSanitizer\|runtime error" build/test-session-asan.log \
+	$(find build/asan/e2e-logs -type f 2>/dev/null) 2>/dev/null)
+[ -z "$reports" ] || grep -h -A20 "Sanitizer\|runtime error" $reports | head -60
+one "$([ -z "$reports" ]; echo $?)" "no sanitizer report from rdvd, rdv-shell, rdvctl, onsitedev, masterd or masterdev"
 leftover=$(ip netns list 2>/dev/null | grep -c . || true)
 one "$leftover" "no network namespace left behind"
 # the tests' device accounts live in uids 41000-41499 (tests/lib/rdv-env.sh)
