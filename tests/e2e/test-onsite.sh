@@ -55,8 +55,14 @@ check "the master gets the customer host's page through the tunnel" \
 	bash -c "ip netns exec $P-master1 curl -sS -m 5 http://10.1.0.20/ | grep -q 'hello from the customer LAN'"
 check "the master resolves a name only the customer DNS knows" \
 	bash -c "ip netns exec $P-master1 busybox nslookup -type=a plc.customer.lan 10.1.0.20 | grep -q 'Address: 10.1.0.20'"
-check "the customer host sees the onsite's LAN address (NAT), not the tunnel" \
-	bash -c "ip netns exec $P-plc1 ss -Htn state time-wait 2>/dev/null | grep -q '10.1.0.10' || true"
+# a connection held open to the customer host: whose address does it see?
+ip netns exec "$P-plc1" timeout 10 busybox nc -l -p 8081 -e sleep 5 >/dev/null 2>&1 &
+listening() { ip netns exec "$P-plc1" ss -Htln | grep -q ':8081 '; }
+wait_for 5 listening
+ip netns exec "$P-master1" timeout 5 bash -c 'exec 3<>/dev/tcp/10.1.0.20/8081; sleep 4' 2>/dev/null &
+# busybox listens on IPv6: an IPv4 peer shows as [::ffff:A.B.C.D]
+peer_is_onsite() { ip netns exec "$P-plc1" ss -Htn state established '( sport = :8081 )' | grep -qE '(:ffff:| )10\.1\.0\.10\]?:'; }
+check "the customer host sees the onsite's LAN address (NAT), not the tunnel's" wait_for 5 peer_is_onsite
 check "the NAT table and the tunnel exist during the session" \
 	bash -c "ip -n $NS_O link show rdvtun >/dev/null && ip netns exec $NS_O nft list table inet onsitedev >/dev/null"
 

@@ -101,7 +101,7 @@ check "traffic flows in it" lap ping -c 2 -i 0.3 -W 2 -q $PLC >/dev/null
 check "unplugging the adapter ends the session, masterdev says why" \
 	wait_for 5 grep -q "ended: the extremity interface (USB-Ethernet adapter) was removed" "$D/masterdev.out"
 check "the RDV server ends it too, logging why" \
-	bash -c "grep -q 'reason: dropped by master $M: the extremity interface (USB-Ethernet adapter) was removed' '$D/rdvd.log'"
+	wait_for 5 grep -q "reason: dropped by master $M: the extremity interface (USB-Ethernet adapter) was removed" "$D/rdvd.log"
 check "nothing of it is left anywhere" wait_for 5 all_clean
 check "and the onsite logs it, with the same reason" \
 	wait_for 5 grep -q "ended on the RDV server: dropped by master $M: the extremity interface (USB-Ethernet adapter) was removed" "$D/$O/onsitedev.log"

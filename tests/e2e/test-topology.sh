@@ -15,12 +15,14 @@ links_before=$(ip -o link | wc -l)
 
 x() { "$TOPO" exec "$P" "$@"; }
 q() { "$@" >/dev/null 2>&1; }
+# listening TOPO_PREFIX PORT: a listener on rdv is up
+listening() { "$TOPO" exec "$1" rdv ss -Htln | grep -q ":$2 "; }
 # reach NODE HOST PORT: a TCP connection from NODE gets an answer from a listener on rdv
 reach() {
 	local node=$1 port=$3 pid out
 	x rdv timeout 5 busybox nc -l -p "$port" -e echo pong >/dev/null 2>&1 &
 	pid=$!
-	sleep 0.2
+	wait_for 3 listening "$P" "$port"
 	out=$(x "$node" timeout 3 busybox nc -w 2 "$2" "$port" </dev/null 2>/dev/null)
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
@@ -50,9 +52,10 @@ check "the second pair has its own customer host" \
 	bash -c "'$TOPO' exec $P onsite2 curl -sS -m 5 http://10.1.0.20/ | grep -q plc2"
 check "a second topology with customer and support on one subnet comes up beside it" \
 	"$TOPO" up "${P}s" --customer-subnet 192.168.1.0/24 --support-subnet 192.168.1.0/24
-check "there the onsite still reaches 443" bash -c "
-	'$TOPO' exec ${P}s rdv timeout 5 busybox nc -l -p 443 -e echo pong >/dev/null 2>&1 & sleep 0.2
-	[ \"\$('$TOPO' exec ${P}s onsite1 timeout 3 busybox nc -w 2 198.18.0.10 443 </dev/null)\" = pong ]"
+"$TOPO" exec "${P}s" rdv timeout 5 busybox nc -l -p 443 -e echo pong >/dev/null 2>&1 &
+wait_for 3 listening "${P}s" 443
+check "there the onsite still reaches 443" \
+	test "$("$TOPO" exec "${P}s" onsite1 timeout 3 busybox nc -w 2 198.18.0.10 443 </dev/null)" = pong
 "$TOPO" down "$P"
 "$TOPO" down "${P}s"
 check "down removes every namespace" bash -c "! ip netns list | grep -q '^$P'"
