@@ -139,29 +139,41 @@ static void emit(struct masterd *d, const char *member, const char *arg)
 
 void emit_session_ended(struct masterd *d, const char *reason) { emit(d, "SessionEnded", reason); }
 
-static void adopt(struct masterd *d, struct rtnl_link *link)
+/* the master's address on the extremity interface, added or removed */
+static int extremity_address(struct masterd *d, bool add)
 {
 	struct rtnl_addr *addr = rtnl_addr_alloc();
-	struct rtnl_link *change = rtnl_link_alloc();
 	struct nl_addr *local = NULL;
 	char cidr[24];
 	int r = -NLE_NOMEM;
 
-	snprintf(d->ext, sizeof(d->ext), "%s", rtnl_link_get_name(link));
-	d->ext_ifindex = rtnl_link_get_ifindex(link);
 	cidr4_format(&d->conf.address, cidr, sizeof(cidr));
-	if (addr && change && nl_addr_parse(cidr, AF_INET, &local) == 0) {
+	if (addr && nl_addr_parse(cidr, AF_INET, &local) == 0) {
 		rtnl_addr_set_ifindex(addr, d->ext_ifindex);
 		rtnl_addr_set_local(addr, local);
-		r = rtnl_addr_add(d->nl, addr, 0);
-		if (r == -NLE_EXIST)
+		r = add ? rtnl_addr_add(d->nl, addr, 0) : rtnl_addr_delete(d->nl, addr, 0);
+		if (r == -NLE_EXIST && add)
 			r = 0;
-		rtnl_link_set_flags(change, IFF_UP);
-		if (r == 0)
-			r = rtnl_link_change(d->nl, link, change, 0);
 	}
 	nl_addr_put(local);
 	rtnl_addr_put(addr);
+	return r;
+}
+
+static void adopt(struct masterd *d, struct rtnl_link *link)
+{
+	struct rtnl_link *change = rtnl_link_alloc();
+	char cidr[24];
+	int r;
+
+	snprintf(d->ext, sizeof(d->ext), "%s", rtnl_link_get_name(link));
+	d->ext_ifindex = rtnl_link_get_ifindex(link);
+	cidr4_format(&d->conf.address, cidr, sizeof(cidr));
+	r = change ? extremity_address(d, true) : -NLE_NOMEM;
+	if (r == 0) {
+		rtnl_link_set_flags(change, IFF_UP);
+		r = rtnl_link_change(d->nl, link, change, 0);
+	}
 	rtnl_link_put(change);
 	if (r < 0) {
 		log_err("extremity %s: cannot set %s: %s", d->ext, cidr, nl_geterror(r));
@@ -488,30 +500,8 @@ static DBusHandlerResult on_signal(DBusConnection *c, DBusMessage *m, void *data
 
 static int bus_setup(struct masterd *d)
 {
-	static const DBusObjectPathVTable vtable = { .message_function = on_method };
-	DBusError err;
-
-	dbus_error_init(&err);
-	d->bus = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
-	if (!d->bus) {
-		log_err("cannot connect to the system bus: %s", err.message);
-		dbus_error_free(&err);
-		return -ECONNREFUSED;
-	}
-	dbus_connection_set_exit_on_disconnect(d->bus, FALSE);
-	dbus_bus_add_match(d->bus, "type='signal',sender='" DBUS_SERVICE_DBUS
-				   "',member='NameOwnerChanged'", NULL);
-	if (!dbus_connection_add_filter(d->bus, on_signal, d, NULL) ||
-	    !dbus_connection_register_object_path(d->bus, MASTER_PATH, &vtable, d))
-		return -ENOMEM;
-	if (dbus_bus_request_name(d->bus, MASTER_BUS_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE, &err) !=
-	    DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER) {
-		log_err("cannot own %s: %s", MASTER_BUS_NAME,
-			dbus_error_is_set(&err) ? err.message : "another masterd runs");
-		dbus_error_free(&err);
-		return -EADDRINUSE;
-	}
-	return dbusloop_attach(d->bus, d->loop);
+	return dbus_service_start(d->loop, MASTER_BUS_NAME, MASTER_PATH, on_method, on_signal, d,
+				  &d->bus);
 }
 
 /* ---- main -------------------------------------------------------------------- */
@@ -552,7 +542,6 @@ int main(int argc, char **argv)
 	struct masterd d = { 0 };
 	const char *path = MASTER_CONF_PATH;
 	bool foreground = false, check = false, debug = false;
-	enum log_level level;
 	char err[4096], cmd[160];
 	uint64_t deadline;
 	int c, r;
@@ -576,10 +565,7 @@ int main(int argc, char **argv)
 		printf("%s: configuration OK\n", path);
 		return 0;
 	}
-	log_set_ident("masterd");
-	log_parse_level(d.conf.log_level, &level);
-	log_set_level(debug ? LOG_DEBUG_ : level);
-	if (!foreground && (r = log_open(d.conf.log_file)) < 0) {
+	if ((r = log_setup("masterd", d.conf.log_level, debug, foreground ? NULL : d.conf.log_file)) < 0) {
 		fprintf(stderr, "masterd: cannot open %s: %s\n", d.conf.log_file, strerror(-r));
 		return 1;
 	}
@@ -611,6 +597,8 @@ int main(int argc, char **argv)
 	rdvlink_stop(d.link);
 	d.link = NULL;
 	child_stop(d.dnsmasq);
+	if (d.ext[0])
+		extremity_address(&d, false);
 	deadline = now_ms() + 2000;
 	while (child_count() && now_ms() < deadline)
 		loop_iterate(d.loop, 50);
@@ -618,6 +606,9 @@ int main(int argc, char **argv)
 	nft_ctx_free(d.nft);
 	nl_socket_free(d.nl);
 	nl_socket_free(d.nl_events);
+	dbus_connection_close(d.bus);
+	dbus_connection_unref(d.bus);
+	loop_free(d.loop);
 	log_info("stopped");
 	return r < 0 ? 1 : 0;
 }

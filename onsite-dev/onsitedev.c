@@ -445,7 +445,6 @@ int main(int argc, char **argv)
 	struct onsited d = { 0 };
 	const char *path = ONSITE_CONF_PATH;
 	bool foreground = false, check = false, debug = false;
-	enum log_level level;
 	char err[4096];
 	uint64_t deadline;
 	int c, r;
@@ -468,10 +467,7 @@ int main(int argc, char **argv)
 		printf("%s: configuration OK\n", path);
 		return 0;
 	}
-	log_set_ident("onsitedev");
-	log_parse_level(d.conf.log_level, &level);
-	log_set_level(debug ? LOG_DEBUG_ : level);
-	if (!foreground && (r = log_open(d.conf.log_file)) < 0) {
+	if ((r = log_setup("onsitedev", d.conf.log_level, debug, foreground ? NULL : d.conf.log_file)) < 0) {
 		fprintf(stderr, "onsitedev: cannot open %s: %s\n", d.conf.log_file, strerror(-r));
 		return 1;
 	}

@@ -653,39 +653,8 @@ static DBusHandlerResult on_signal(DBusConnection *conn, DBusMessage *m, void *d
 
 int bus_setup(struct rdvd *d)
 {
-	static const DBusObjectPathVTable vtable = { .message_function = on_method };
-	DBusError err;
-	int r;
-
-	dbus_error_init(&err);
-	d->bus = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
-	if (!d->bus) {
-		log_err("cannot connect to the system bus: %s", err.message);
-		dbus_error_free(&err);
-		return -ECONNREFUSED;
-	}
-	dbus_connection_set_exit_on_disconnect(d->bus, FALSE);
-	dbus_bus_add_match(d->bus,
-			   "type='signal',sender='" DBUS_SERVICE_DBUS "',interface='" DBUS_INTERFACE_DBUS
-			   "',member='NameOwnerChanged'",
-			   &err);
-	if (dbus_error_is_set(&err))
-		goto fail;
-	if (!dbus_connection_add_filter(d->bus, on_signal, d, NULL) ||
-	    !dbus_connection_register_object_path(d->bus, RDV_OBJECT_PATH, &vtable, d))
-		goto fail;
-	r = dbus_bus_request_name(d->bus, RDV_BUS_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE, &err);
-	if (r != DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER) {
-		log_err("cannot own %s on the system bus: %s", RDV_BUS_NAME,
-			dbus_error_is_set(&err) ? err.message : "another rdvd is running");
-		dbus_error_free(&err);
-		return -EADDRINUSE;
-	}
-	return dbusloop_attach(d->bus, d->loop);
-fail:
-	log_err("D-Bus setup failed: %s", dbus_error_is_set(&err) ? err.message : "out of memory");
-	dbus_error_free(&err);
-	return -EIO;
+	return dbus_service_start(d->loop, RDV_BUS_NAME, RDV_OBJECT_PATH, on_method, on_signal, d,
+				  &d->bus);
 }
 
 void bus_release(struct rdvd *d)

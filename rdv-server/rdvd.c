@@ -118,7 +118,6 @@ int main(int argc, char **argv)
 	struct rdvd d = { 0 };
 	const char *path = RDV_CONF_PATH;
 	bool foreground = false, check = false, debug = false;
-	enum log_level level;
 	char err[4096];
 	int c, r;
 
@@ -146,15 +145,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	d.conf_path = path;
-	log_set_ident("rdvd");
-	log_parse_level(d.conf.log_level, &level);
-	log_set_level(debug ? LOG_DEBUG_ : level);
-	if (foreground) {
-		strcpy(d.conf.log_file, "-"); /* SIGHUP has no file to reopen */
-	} else if ((r = log_open(d.conf.log_file)) < 0) {
+	if ((r = log_setup("rdvd", d.conf.log_level, debug, foreground ? NULL : d.conf.log_file)) < 0) {
 		fprintf(stderr, "rdvd: cannot open %s: %s\n", d.conf.log_file, strerror(-r));
 		return 1;
 	}
+	if (foreground)
+		strcpy(d.conf.log_file, "-"); /* SIGHUP has no file to reopen */
 	log_info("starting: pool %u.%u.%u.%u/%u, vtund on %s from port %u%s",
 		 d.conf.pool.addr >> 24, (d.conf.pool.addr >> 16) & 255, (d.conf.pool.addr >> 8) & 255,
 		 d.conf.pool.addr & 255, d.conf.pool.prefix, d.conf.vtund_listen, d.conf.port_base,

@@ -26,8 +26,7 @@ struct child {
 	void *data;
 	bool stopping;
 	char label[96];
-	char line[512];
-	size_t used;
+	struct linebuf lines;
 	struct child *next;
 };
 
@@ -44,20 +43,16 @@ unsigned child_count(void)
 
 pid_t child_pid(const struct child *c) { return c->pid; }
 
-static void flush_line(struct child *c)
+static void log_line(const char *line, void *data)
 {
-	if (c->used) {
-		c->line[c->used] = '\0';
-		log_info("%s: %s", c->label, c->line);
-		c->used = 0;
-	}
+	log_info("%s: %s", ((struct child *)data)->label, line);
 }
 
 static void close_output(struct child *c)
 {
 	if (c->outfd < 0)
 		return;
-	flush_line(c);
+	linebuf_flush(&c->lines, log_line, c);
 	loop_remove_fd(c->loop, c->out_src);
 	close(c->outfd);
 	c->outfd = -1;
@@ -76,12 +71,7 @@ static void on_output(int fd, short revents, void *data)
 		close_output(c);
 		return;
 	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] == '\n' || c->used == sizeof(c->line) - 1)
-			flush_line(c);
-		if (buf[i] != '\n' && buf[i] != '\r')
-			c->line[c->used++] = buf[i];
-	}
+	linebuf_feed(&c->lines, buf, (size_t)n, log_line, c);
 }
 
 static void child_free(struct child *c)

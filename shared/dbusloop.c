@@ -1,4 +1,5 @@
 #include "dbusloop.h"
+#include "log.h"
 #include "rdv-dbus.h"
 
 #include <errno.h>
@@ -193,6 +194,42 @@ int dbusloop_attach(DBusConnection *conn, struct loop *loop)
 	/* what arrived during blocking calls made before the loop took over */
 	on_dispatch_status(conn, dbus_connection_get_dispatch_status(conn), ctx);
 	return 0;
+}
+
+int dbus_service_start(struct loop *loop, const char *name, const char *path,
+		       DBusObjectPathMessageFunction on_method, DBusHandleMessageFunction on_signal,
+		       void *data, DBusConnection **out)
+{
+	DBusObjectPathVTable vtable = { .message_function = on_method };
+	DBusConnection *bus;
+	DBusError err;
+	int r;
+
+	dbus_error_init(&err);
+	bus = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
+	if (!bus) {
+		log_err("cannot connect to the system bus: %s", err.message);
+		dbus_error_free(&err);
+		return -ECONNREFUSED;
+	}
+	*out = bus;
+	dbus_connection_set_exit_on_disconnect(bus, FALSE);
+	dbus_bus_add_match(bus, "type='signal',sender='" DBUS_SERVICE_DBUS "',interface='"
+				DBUS_INTERFACE_DBUS "',member='NameOwnerChanged'", &err);
+	if (dbus_error_is_set(&err) || !dbus_connection_add_filter(bus, on_signal, data, NULL) ||
+	    !dbus_connection_register_object_path(bus, path, &vtable, data)) {
+		log_err("D-Bus setup failed: %s", dbus_error_is_set(&err) ? err.message : "out of memory");
+		dbus_error_free(&err);
+		return -EIO;
+	}
+	r = dbus_bus_request_name(bus, name, DBUS_NAME_FLAG_DO_NOT_QUEUE, &err);
+	if (r != DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER) {
+		log_err("cannot own %s on the system bus: %s", name,
+			dbus_error_is_set(&err) ? err.message : "another instance is running");
+		dbus_error_free(&err);
+		return -EADDRINUSE;
+	}
+	return dbusloop_attach(bus, loop);
 }
 
 /* The one place where our errno values become D-Bus error names. */

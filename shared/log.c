@@ -59,6 +59,16 @@ int log_parse_level(const char *name, enum log_level *out)
 	return -EINVAL;
 }
 
+int log_setup(const char *ident, const char *level, bool debug, const char *file)
+{
+	enum log_level lvl = LOG_INFO_;
+
+	log_set_ident(ident);
+	log_parse_level(level, &lvl);
+	log_set_level(debug ? LOG_DEBUG_ : lvl);
+	return file ? log_open(file) : 0;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	FILE *fp = log_fp ? log_fp : stderr;

@@ -1,6 +1,7 @@
 /* Levelled logging: stderr in the foreground, a log file as a service. */
 #pragma once
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum log_level { LOG_ERR_ = 0, LOG_WARN_, LOG_INFO_, LOG_DEBUG_ };
 
@@ -9,6 +10,8 @@ void log_close(void);
 void log_set_level(enum log_level level);
 int log_parse_level(const char *name, enum log_level *out);
 void log_set_ident(const char *ident);
+/* A daemon's logging: ident, level by name (debug wins), to file or, if NULL, stderr. */
+int log_setup(const char *ident, const char *level, bool debug, const char *file);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

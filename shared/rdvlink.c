@@ -35,11 +35,11 @@ struct rdvlink {
 	struct loop_fd *out_src, *err_src, *tls_src;
 	int tls_err;           /* stunnel's log, read for certificate failures */
 	bool tls_refused;
-	char tlsline[256];
-	size_t tlsline_used;
+	struct linebuf tls_lines;
 	struct loop_timer *grace;
-	char err[ERR_MAX], errline[256], *answer;
-	size_t err_used, errline_used;
+	char err[ERR_MAX], *answer;
+	size_t err_used;
+	struct linebuf err_lines;
 	struct loop_timer *timer;
 	unsigned tries;
 	bool up;
@@ -262,6 +262,21 @@ static void on_output(int fd, short revents, void *data)
 		fail(l, "the RDV server's shell sent too much");
 }
 
+static void log_ssh_line(const char *line, void *data)
+{
+	log_warn("%s ssh: %s", ((struct rdvlink *)data)->conf.device, line);
+}
+
+static void tls_line(const char *line, void *data)
+{
+	struct rdvlink *l = data;
+
+	if (strstr(line, "certificate verify failed") || strstr(line, "Rejected by CERT") ||
+	    strstr(line, "CERT: Verification error"))
+		l->tls_refused = true;
+	log_debug("%s stunnel: %s", l->conf.device, line);
+}
+
 /* The shell's errors: logged, and kept for the command's reply. */
 static void on_stderr(int fd, short revents, void *data)
 {
@@ -277,18 +292,9 @@ static void on_stderr(int fd, short revents, void *data)
 		l->err_src = NULL;
 		return;
 	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (l->err_used < ERR_MAX - 1)
-			l->err[l->err_used++] = buf[i];
-		if (buf[i] == '\n' || l->errline_used == sizeof(l->errline) - 1) {
-			l->errline[l->errline_used] = '\0';
-			if (l->errline_used)
-				log_warn("%s ssh: %s", l->conf.device, l->errline);
-			l->errline_used = 0;
-		} else {
-			l->errline[l->errline_used++] = buf[i];
-		}
-	}
+	for (ssize_t i = 0; i < n && l->err_used < ERR_MAX - 1; i++)
+		l->err[l->err_used++] = buf[i];
+	linebuf_feed(&l->err_lines, buf, (size_t)n, log_ssh_line, l);
 }
 
 /* What a technician needs to hear, from what ssh and stunnel said. */
@@ -326,18 +332,7 @@ static void on_tls_log(int fd, short revents, void *data)
 		l->tls_src = NULL;
 		return;
 	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] != '\n' && l->tlsline_used < sizeof(l->tlsline) - 1) {
-			l->tlsline[l->tlsline_used++] = buf[i];
-			continue;
-		}
-		l->tlsline[l->tlsline_used] = '\0';
-		l->tlsline_used = 0;
-		if (strstr(l->tlsline, "certificate verify failed") ||
-		    strstr(l->tlsline, "Rejected by CERT") || strstr(l->tlsline, "CERT: Verification error"))
-			l->tls_refused = true;
-		log_debug("%s stunnel: %s", l->conf.device, l->tlsline);
-	}
+	linebuf_feed(&l->tls_lines, buf, (size_t)n, tls_line, l);
 }
 
 static void on_exit_child(struct child *c, int code, int signo, void *data)

@@ -153,3 +153,22 @@ void kill_tree(pid_t pid, bool pgrp, int sig)
 	if (!pgrp || kill(-pid, sig) < 0)
 		kill(pid, sig);
 }
+
+void linebuf_flush(struct linebuf *lb, line_fn fn, void *data)
+{
+	if (!lb->used)
+		return;
+	lb->line[lb->used] = '\0';
+	lb->used = 0;
+	fn(lb->line, data);
+}
+
+void linebuf_feed(struct linebuf *lb, const char *buf, size_t n, line_fn fn, void *data)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\n' || lb->used == sizeof(lb->line) - 1)
+			linebuf_flush(lb, fn, data);
+		if (buf[i] != '\n' && buf[i] != '\r')
+			lb->line[lb->used++] = buf[i];
+	}
+}

@@ -27,3 +27,13 @@ struct spawn_opts {
 int spawn(char *const argv[], const struct spawn_opts *opts, pid_t *pid, int *pidfd);
 /* sends sig to the child's process group (or the child) */
 void kill_tree(pid_t pid, bool pgrp, int sig);
+
+/* Splits a byte stream into lines (CR dropped, overlong lines cut), one callback each. */
+struct linebuf {
+	char line[512];
+	size_t used;
+};
+typedef void (*line_fn)(const char *line, void *data);
+void linebuf_feed(struct linebuf *lb, const char *buf, size_t n, line_fn fn, void *data);
+/* hands over a last line that had no newline */
+void linebuf_flush(struct linebuf *lb, line_fn fn, void *data);

@@ -60,15 +60,20 @@ up_core() {
 	ip -n "$(ns rdv)" route add default via 198.18.0.1
 }
 
+# edge_router NODE INET_IF OCTET: a site's router, its "wan" on 198.18.OCTET.0/24 to inet
+edge_router() {
+	add_ns "$1"
+	router "$1"
+	link inet "$2" "$1" wan
+	ip -n "$(ns inet)" addr add "198.18.$3.1/24" dev "$2"
+	ip -n "$(ns "$1")" addr add "198.18.$3.2/24" dev wan
+	ip -n "$(ns "$1")" route add default via "198.18.$3.1"
+}
+
 # customer side i: fw (NAT, only TCP 443 out), onsite, plc on a LAN bridge in fw
 up_customer() {
 	local i=$1 lan=$2 fw=fw$1
-	add_ns "$fw"
-	router "$fw"
-	link inet "e-fw$i" "$fw" wan
-	ip -n "$(ns inet)" addr add "198.18.$((10 + i)).1/24" dev "e-fw$i"
-	ip -n "$(ns "$fw")" addr add "198.18.$((10 + i)).2/24" dev wan
-	ip -n "$(ns "$fw")" route add default via "198.18.$((10 + i)).1"
+	edge_router "$fw" "e-fw$i" $((10 + i))
 	# the LAN switch is a namespace of its own: bridged frames then meet no
 	# firewall, even where br_netfilter is loaded
 	add_ns "lan$i"
@@ -122,12 +127,7 @@ start_plc() {
 # support side i: NAT router, master, laptop on the master's usb0
 up_support() {
 	local i=$1 lan=$2 nat=support$1
-	add_ns "$nat"
-	router "$nat"
-	link inet "e-sup$i" "$nat" wan
-	ip -n "$(ns inet)" addr add "198.18.$((20 + i)).1/24" dev "e-sup$i"
-	ip -n "$(ns "$nat")" addr add "198.18.$((20 + i)).2/24" dev wan
-	ip -n "$(ns "$nat")" route add default via "198.18.$((20 + i)).1"
+	edge_router "$nat" "e-sup$i" $((20 + i))
 	nsx "$nat" nft -f - <<-NFT
 	table inet topo_nat {
 	  chain postrouting {

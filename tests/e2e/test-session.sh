@@ -199,4 +199,10 @@ check "and exits 3" test "$rc" -eq 3
 restart_masterd "$MC/master.conf"
 check "with its own key and the pinned certificate masterd is back" \
 	wait_for 10 says "$O"
+kill "${MASTERD_PID[$M]}"
+masterd_gone() {
+	! ns_procs "$P-master1" | grep -qxE 'masterd|dnsmasq|vtund' && ! pgrep -f "$D/$M/run/" >/dev/null &&
+	! ip -n "$P-master1" addr show dev usb0 | grep -q 192.168.38.225
+}
+check "masterd stopped leaves no child and takes its address off the adapter" wait_for 5 masterd_gone
 finish
