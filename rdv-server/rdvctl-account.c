@@ -130,8 +130,10 @@ static int write_keys(const struct rdv_conf *conf, const char *name, uid_t uid, 
 	if (mkdir(conf->keys_dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	snprintf(path, sizeof(path), "%s/%s", conf->keys_dir, name);
-	/* restrict: no pty, no agent/X11, no command; then only -L to our vtund port */
-	snprintf(line, sizeof(line), "restrict,port-forwarding,permitopen=\"%s:%u\" %s\n",
+	/* restrict: no agent/X11, no command; then a pty (the original kit's
+	 * devices need one, the shell is still rdv-shell) and only -L to our
+	 * vtund port */
+	snprintf(line, sizeof(line), "restrict,pty,port-forwarding,permitopen=\"%s:%u\" %s\n",
 		 conf->vtund_listen, port, key);
 	return write_file_atomic(path, line, 0644);
 }

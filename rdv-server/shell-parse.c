@@ -90,6 +90,49 @@ int shell_unquote(const char *in, char *out, size_t outlen)
 	return in[1] ? -EINVAL : 0; /* nothing may follow the closing quote */
 }
 
+/* A.B.C.D/P, or A.B.C.D/M.M.M.M with a contiguous netmask (the original took both) */
+static int parse_cidr(const char *s, struct cidr4 *out)
+{
+	const char *slash = strchr(s, '/');
+	char addr[16];
+	uint32_t mask;
+	unsigned prefix = 0;
+
+	if (cidr4_parse(s, out) == 0)
+		return 0;
+	if (!slash || (size_t)(slash - s) >= sizeof(addr) || ip4_parse(slash + 1, &mask) < 0)
+		return -EINVAL;
+	while (prefix < 32 && (mask & (0x80000000u >> prefix)))
+		prefix++;
+	if (prefix < 32 && (mask << prefix))
+		return -EINVAL; /* not contiguous, e.g. 255.0.255.0 */
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	if (ip4_parse(addr, &out->addr) < 0)
+		return -EINVAL;
+	out->prefix = prefix;
+	return 0;
+}
+
+/*
+ * The original took any quoted text as a host name ('lionel\'s onsite'):
+ * printable text in quotes is taken, stored with every character a host
+ * name cannot hold replaced by '-'.
+ */
+static int parse_hostname(const char *args, char *out, size_t outlen)
+{
+	if (shell_unquote(args, out, outlen) < 0 || !text_printable(out) ||
+	    strlen(out) > HOSTNAME_MAX || !*out)
+		return -EINVAL;
+	if (*args != '\'')
+		return hostname_valid(out) ? 0 : -EINVAL; /* a bare word is taken as it is or not at all */
+	for (char *p = out; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_'))
+			*p = '-';
+	return hostname_valid(out) ? 0 : -EINVAL;
+}
+
 static int parse_ip_list(const char *args, struct shell_cmd *c, char *bad, size_t badlen)
 {
 	char word[SHELL_LINE_MAX];
@@ -138,15 +181,16 @@ static int parse_arg(const struct shell_cmd_spec *sp, const char *args, struct s
 		snprintf(c->text, sizeof(c->text), "%s", args);
 		return 0;
 	}
-	if (!*args) {
+	if (!*args && sp->arg != A_IP_LIST) { /* no DNS server is a valid list */
 		snprintf(err, errlen, "%s: missing argument, usage: %s %s", sp->name, sp->name, sp->usage);
 		return -EINVAL;
 	}
 	switch (sp->arg) {
 	case A_CIDR:
-		if (cidr4_parse(args, &c->cidr) == 0 && c->cidr.prefix >= 1 && c->cidr.addr)
+		if (parse_cidr(args, &c->cidr) == 0 && c->cidr.prefix >= 1 && c->cidr.addr)
 			return 0;
-		snprintf(err, errlen, "%s: '%s' is not an IPv4 address with prefix (A.B.C.D/P)",
+		snprintf(err, errlen, "%s: '%s' is not an IPv4 address with prefix (A.B.C.D/P or "
+			 "A.B.C.D/M.M.M.M)",
 			 sp->name, shown);
 		return -EINVAL;
 	case A_IP_LIST:
@@ -155,10 +199,10 @@ static int parse_arg(const struct shell_cmd_spec *sp, const char *args, struct s
 		snprintf(err, errlen, "%s: '%s' is not an IPv4 address", sp->name, shown);
 		return -EINVAL;
 	case A_HOSTNAME:
-		if (shell_unquote(args, c->text, sizeof(c->text)) == 0 && hostname_valid(c->text))
+		if (parse_hostname(args, c->text, sizeof(c->text)) == 0)
 			return 0;
-		snprintf(err, errlen, "%s: %s is not a host name in quotes (letters, digits, '-', "
-			 "'.', '_', at most %d)", sp->name, shown, HOSTNAME_MAX);
+		snprintf(err, errlen, "%s: %s is not a host name in quotes (printable text, at most "
+			 "%d characters)", sp->name, shown, HOSTNAME_MAX);
 		return -EINVAL;
 	case A_ON_OFF:
 		if (!strcmp(args, "on") || !strcmp(args, "off")) {
@@ -236,4 +280,59 @@ int shell_parse(const char *line, unsigned role, struct shell_cmd *c, char *err,
 	}
 	snprintf(err, errlen, "*** Unknown syntax: %s", shown);
 	return -ENOENT;
+}
+
+static void echo_add(char *echo, size_t *n, const char *s)
+{
+	if (echo)
+		while (*s)
+			echo[(*n)++] = *s++;
+}
+
+enum shell_lines_event shell_lines_feed(struct shell_lines *s, const char *in, size_t len,
+					size_t *used, char *echo, size_t *echolen)
+{
+	size_t i = 0, e = 0;
+	enum shell_lines_event ev = SL_MORE;
+
+	if (!s->tty)
+		echo = NULL;
+	while (i < len && ev == SL_MORE) {
+		unsigned char c = (unsigned char)in[i++];
+		bool after_cr = s->after_cr;
+
+		s->after_cr = false;
+		if (c == '\n' && after_cr)
+			continue;
+		if (c == '\r' || c == '\n') {
+			s->after_cr = c == '\r';
+			echo_add(echo, &e, "\n");
+			ev = s->overlong ? SL_OVERLONG : SL_LINE;
+			s->line[s->overlong ? 0 : s->len] = '\0';
+			s->len = 0;
+			s->overlong = false;
+		} else if (s->tty && c == 0x04 && !s->len && !s->overlong) {
+			ev = SL_EOF; /* ^D on an empty line, as a terminal's EOF */
+		} else if (s->tty && (c == 0x08 || c == 0x7f)) {
+			if (s->len && !s->overlong) {
+				s->len--;
+				echo_add(echo, &e, "\b \b");
+			}
+		} else if (s->len + 1 >= SHELL_LINE_MAX || s->overlong) {
+			s->overlong = true;
+		} else {
+			char shown[4] = { (char)c, 0 };
+			if (c < ' ' && c != '\t') /* what ECHOCTL shows */
+				shown[0] = '^', shown[1] = (char)(c + '@');
+			else if (c >= 0x7f)
+				shown[0] = '?';
+			echo_add(echo, &e, shown);
+			/* a NUL would cut the line short: keep it visible to the parser */
+			s->line[s->len++] = c ? (char)c : 0x7f;
+		}
+	}
+	*used = i;
+	if (echolen)
+		*echolen = e;
+	return ev;
 }

@@ -58,3 +58,28 @@ int shell_parse(const char *line, unsigned role, struct shell_cmd *out, char *er
 int shell_unquote(const char *in, char *out, size_t outlen);
 /* printable ASCII only */
 bool text_printable(const char *s);
+
+/*
+ * The device's byte stream cut into lines. CR, LF and CR LF each end one
+ * line (a raw terminal sends CR, scripts LF, some both). On a terminal the
+ * shell echoes what it takes as the terminal's line discipline would, erases
+ * on BS/DEL, and ^D at the start of a line is the end of input.
+ */
+struct shell_lines {
+	char line[SHELL_LINE_MAX];
+	size_t len;
+	bool tty;
+	bool after_cr;  /* a LF right after a CR ends nothing */
+	bool overlong;  /* the current line is being dropped */
+};
+
+enum shell_lines_event { SL_MORE, SL_LINE, SL_OVERLONG, SL_EOF };
+
+/*
+ * Consumes bytes of in[0..len) up to the end of one line; *used says how
+ * many. SL_LINE: ->line holds the line (no terminator, NUL-terminated).
+ * SL_MORE: all of in was consumed, the line goes on. On a terminal, the
+ * echo is appended to echo (at most 4 bytes per byte consumed, plus 1).
+ */
+enum shell_lines_event shell_lines_feed(struct shell_lines *s, const char *in, size_t len,
+					size_t *used, char *echo, size_t *echolen);

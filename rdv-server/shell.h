@@ -12,6 +12,7 @@ struct shell {
 	unsigned role;        /* R_ONSITE or R_MASTER */
 	bool debug;
 	bool busy;            /* a call to rdvd is under way */
+	bool waiting;         /* ... and it waits for an event (a master, a session end) */
 	bool quitting;
 	unsigned wait_timeout_ms;
 };

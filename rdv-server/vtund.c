@@ -35,20 +35,30 @@ static void on_vtund_exit(struct child *c, int code, int signo, void *data)
 	}
 }
 
+/*
+ * The session is offered under two names: the interface name (what
+ * tunnel_session_name tells new devices) and "tundev" + the device's account,
+ * the name the original kit's devices ask for. Same secret, same tun.
+ */
 static int write_conf(const struct rdv_conf *conf, const struct side *side)
 {
-	char text[1024];
+#define SESSION " {\n  passwd %s;\n  type tun;\n  proto tcp;\n  device %s;\n" \
+		"  compress no;\n  encrypt no;\n  keepalive yes;\n  stat no;\n}\n"
+	char text[1536];
 	int n;
 
 	/* vtund attaches to the tun rdvd made and configured beforehand: up
 	 * commands run by vtund race with the first packets (EIO ends the link). */
 	n = snprintf(text, sizeof(text),
 		     "options {\n  port %u;\n  bindaddr { addr %s; };\n  timeout 30;\n}\n"
-		     "%s {\n  passwd %s;\n  type tun;\n  proto tcp;\n  device %s;\n"
-		     "  compress no;\n  encrypt no;\n  keepalive yes;\n  stat no;\n}\n",
-		     side->port, conf->vtund_listen, side->ifname, side->secret, side->ifname);
-	if (n < 0 || (size_t)n >= sizeof(text))
+		     "%s" SESSION "tundev%s" SESSION,
+		     side->port, conf->vtund_listen, side->ifname, side->secret, side->ifname,
+		     side->dev->name, side->secret, side->ifname);
+#undef SESSION
+	if (n < 0 || (size_t)n >= sizeof(text)) {
+		explicit_bzero(text, sizeof(text));
 		return -ENAMETOOLONG;
+	}
 	n = write_file_atomic(side->conf_path, text, 0600);
 	explicit_bzero(text, sizeof(text));
 	return n;

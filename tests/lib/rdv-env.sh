@@ -60,14 +60,16 @@ rdv_setup() {
 	"$REPO/rdv-server/conf/rdv-gen-cert" "$D/tls" rdv.test >/dev/null
 	ssh-keygen -q -t ed25519 -N '' -f "$D/ssh_host_ed25519_key"
 	[ -d /run/sshd ] || { mkdir -p /run/sshd; at_exit rmdir /run/sshd; }
-	sed "s#/etc/rdv/authorized_keys#$D/keys#" "$REPO/rdv-server/conf/sshd-rdv.conf" >"$D/sshd-rdv.conf"
+	sed -e "s#/etc/rdv/authorized_keys#$D/keys#" -e "s#/usr/sbin/rdv-shell#$D/bin/rdv-shell#" \
+	    "$REPO/rdv-server/conf/sshd-rdv.conf" >"$D/sshd-rdv.conf"
 	cat >"$D/sshd_config" <<-CONF
 	ListenAddress 127.0.0.1:22
 	HostKey $D/ssh_host_ed25519_key
 	PidFile $D/sshd.pid
 	UsePAM no
 	LogLevel VERBOSE
-	Subsystem sftp /usr/lib/openssh/sftp-server
+	# a global subsystem served inside sshd: device accounts must not reach it
+	Subsystem sftp internal-sftp
 	SetEnv DBUS_SYSTEM_BUS_ADDRESS=$BUS
 	Include $D/sshd-rdv.conf
 	CONF
