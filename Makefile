@@ -137,8 +137,9 @@ install: all
 	install -m 0644 rdv-server/conf/rdvd.conf $(DESTDIR)$(SYSCONFDIR)/rdv/rdvd.conf
 	install -m 0644 rdv-server/conf/sshd-rdv.conf $(DESTDIR)$(SYSCONFDIR)/ssh/sshd_config.d/rdv.conf
 	install -m 0644 rdv-server/conf/stunnel-rdv.conf $(DESTDIR)$(SYSCONFDIR)/stunnel/rdv.conf
+	install -m 0644 rdv-server/conf/rdv-frontdoor.nft $(DESTDIR)$(SYSCONFDIR)/rdv/rdv-frontdoor.nft
 	install -m 0644 rdv-server/conf/logrotate-rdvd $(DESTDIR)$(SYSCONFDIR)/logrotate.d/rdvd
-	install -m 0644 systemd/rdvd.service systemd/onsitedev.service systemd/masterd.service \
+	install -m 0644 systemd/rdvd.service systemd/rdv-frontdoor.service systemd/onsitedev.service systemd/masterd.service \
 		$(DESTDIR)$(UNITDIR)/
 	install -m 0644 onsite-dev/conf/onsite.conf master-dev/conf/master.conf $(DESTDIR)$(SYSCONFDIR)/rdv/
 	install -m 0644 systemd/org.rdvkit.Master.conf $(DESTDIR)$(DBUSPOLICYDIR)/

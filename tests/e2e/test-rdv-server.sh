@@ -163,9 +163,9 @@ out=$(dev_ssh "$O2" "$O2@127.0.0.1" id 2>&1)
 check "ssh dev@rdv id runs no command" bash -c "! grep -q 'uid=' <<<\"\$1\" && grep -q 'commands are not allowed' <<<\"\$1\"" _ "$out"
 out=$(dev_ssh "$O2" "$O2@127.0.0.1" sh -c id 2>&1)
 check "ssh dev@rdv sh -c id runs no command" bash -c "! grep -q 'uid=' <<<\"\$1\"" _ "$out"
-out=$(echo id | dev_ssh "$O2" -tt "$O2@127.0.0.1" 2>&1)
-check "ssh -tt gets no pty and no system shell" \
-	bash -c "grep -q 'PTY allocation request failed' <<<\"\$1\" && ! grep -q 'uid=' <<<\"\$1\"" _ "$out"
+out=$(printf 'id\nexit\n' | dev_ssh "$O2" -tt "$O2@127.0.0.1" 2>&1)
+check "ssh -tt gets a pty with rdv-shell on it, no system shell" \
+	bash -c "grep -q 'Unknown syntax: id' <<<\"\$1\" && ! grep -q 'uid=' <<<\"\$1\"" _ "$out"
 sftp_out=$(printf '\0\0\0\5\1\0\0\0\3' | dev_ssh "$O2" -s "$O2@127.0.0.1" sftp 2>/dev/null)
 check "the sftp subsystem is refused (rdv-shell runs no sftp-server)" \
 	test $? -ne 0 -a -z "$sftp_out"

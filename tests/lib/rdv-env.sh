@@ -102,6 +102,9 @@ rdv_setup() {
 	rdv_bg dbus-daemon --nofork --nopidfile --config-file="$D/bus.conf" 2>>"$D/dbus.log"
 	wait_for 5 test -S "$D/bus" || return 1
 	rdv_bg /usr/sbin/sshd -D -e -f "$D/sshd_config" 2>>"$D/sshd.log"
+	# the shipped per-source limit on 443, as rdv-frontdoor.service loads it
+	ip netns exec "$NS_RDV" nft -f "$REPO/rdv-server/conf/rdv-frontdoor.nft" || return 1
+	at_exit ip netns exec "$NS_RDV" nft delete table inet rdv_frontdoor
 	rdv_bg stunnel4 "$D/stunnel.conf" >>"$D/stunnel.log" 2>&1
 	rdvd_start
 }
