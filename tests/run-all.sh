@@ -9,6 +9,9 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 export LSAN_OPTIONS="suppressions=$REPO/tests/lsan.supp"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 pass=0 fail=0
+# files not in git before the run: whatever else appears was left by the run
+untracked() { git -C "$REPO" status --porcelain --untracked-files=all 2>/dev/null | sed -n 's/^?? //p' | sort; }
+git -C "$REPO" rev-parse 2>/dev/null && untracked_before=$(untracked)
 
 step() { echo; echo "=== $*"; }
 # adds a test program's "N passed, N failed" line to the totals
@@ -71,7 +74,8 @@ e2e() {
 	shift 2
 	log=build/$name.log
 	echo "--- $name"
-	env REPO="$REPO" BUILD="$REPO/build" "$@" timeout 1200 "$t" >"$log" 2>&1
+	# every stream of the test goes to its log, none to a file in the tree
+	env REPO="$REPO" BUILD="$REPO/build" "$@" timeout 1200 "$t" </dev/null >"$log" 2>&1
 	rc=$?
 	grep -oE '(not )?ok - .*' "$log"
 	tally "$log" "$name"
@@ -94,6 +98,11 @@ one "$leftover" "no network namespace left behind"
 # the tests' device accounts live in uids 41000-41499 (tests/lib/rdv-env.sh)
 leftover=$(getent passwd | awk -F: '$3 >= 41000 && $3 < 41500' | grep -c . || true)
 one "$leftover" "no test account left behind"
+if [ -n "${untracked_before+set}" ]; then
+	stray=$(comm -13 <(echo "$untracked_before") <(untracked))
+	[ -z "$stray" ] || echo "left in the tree: $stray"
+	one "$([ -z "$stray" ]; echo $?)" "the run left no stray file in the source tree"
+fi
 
 echo
 echo "$pass passed, $fail failed"
