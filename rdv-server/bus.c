@@ -471,7 +471,6 @@ static DBusMessage *m_admin_kick(struct rdvd *d, DBusMessage *m, struct device *
 {
 	const char *id = arg_string(m);
 	struct device *dev;
-	pid_t pid;
 
 	(void)unused;
 	if (!device_name_valid(id))
@@ -479,11 +478,8 @@ static DBusMessage *m_admin_kick(struct rdvd *d, DBusMessage *m, struct device *
 	dev = device_by_name(d, id);
 	if (!dev)
 		return dbus_reply_errno(m, -ENOENT, "%s is not online", id);
-	pid = dev->shell_pid;
-	device_offline(d, dev, "kicked by the administrator");
 	/* ends its SSH login; the device reconnects by itself later */
-	if (pid > 0)
-		kill(pid, SIGTERM);
+	device_kick(d, dev, "kicked by the administrator");
 	return ok(m);
 }
 

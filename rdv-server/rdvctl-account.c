@@ -17,7 +17,8 @@
 
 int run_wait(char *const argv[], bool quiet)
 {
-	struct spawn_opts opts = { .new_pgrp = false, .out_fd = quiet ? -1 : STDERR_FILENO };
+	struct spawn_opts opts = { .new_pgrp = false, .in_fd = -1, .out_fd = quiet ? -1 : STDERR_FILENO,
+				   .err_fd = -1 };
 	siginfo_t si = { 0 };
 	pid_t pid;
 	int pidfd, r;

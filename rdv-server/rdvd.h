@@ -23,7 +23,8 @@ struct device {
 	uid_t uid;
 	enum role role;
 	char bus_name[64];  /* unique name of its shell's bus connection */
-	pid_t shell_pid;
+	pid_t shell_pid;      /* for the log; signals go through shell_pidfd */
+	int shell_pidfd;      /* -1: none */
 	time_t online_since;
 
 	struct cidr4 lan;
@@ -95,6 +96,7 @@ struct device *device_by_name(struct rdvd *d, const char *name);
 int device_online(struct rdvd *d, const char *bus_name, uid_t uid, pid_t pid,
 		  struct device **out, char *why, size_t whylen);
 void device_offline(struct rdvd *d, struct device *dev, const char *reason);
+void device_kick(struct rdvd *d, struct device *dev, const char *reason);
 void device_wake(struct rdvd *d, struct device *dev, bool ready);
 void device_session_over(struct rdvd *d, struct device *dev, const char *reason);
 void device_describe(const struct device *dev, char *buf, size_t len);
