@@ -53,7 +53,7 @@ MASTERDEV_SRC := master-dev/masterdev.c
 PROGS := $(BUILD)/rdvd $(BUILD)/rdv-shell $(BUILD)/rdvctl $(BUILD)/onsitedev \
 	$(BUILD)/masterd $(BUILD)/masterdev
 UNIT_TESTS := $(BUILD)/test-pool $(BUILD)/test-net $(BUILD)/test-shell-parse $(BUILD)/test-conf \
-	$(BUILD)/test-acl $(BUILD)/test-child
+	$(BUILD)/test-acl $(BUILD)/test-child $(BUILD)/test-log
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -104,6 +104,9 @@ $(BUILD)/test-acl: $(call obj,tests/unit/test-acl.c rdv-server/acl.c rdv-server/
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/test-child: $(call obj,tests/unit/test-child.c) $(BUILD)/libshared.a
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/test-log: $(call obj,tests/unit/test-log.c) $(BUILD)/libshared.a
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 unit-tests: $(UNIT_TESTS)
