@@ -42,7 +42,7 @@ SHARED_SRC := shared/log.c shared/net.c shared/loop.c shared/dbusloop.c shared/u
 	shared/vtunparams.c shared/devtunnel.c
 RDVD_SRC := rdv-server/rdvd.c rdv-server/conf.c rdv-server/pool.c rdv-server/registry.c \
 	rdv-server/acl.c rdv-server/session.c rdv-server/vtund.c rdv-server/glue.c \
-	rdv-server/nft.c rdv-server/bus.c
+	rdv-server/nft.c rdv-server/bus.c rdv-server/limits.c
 SHELL_SRC := rdv-server/rdv-shell.c rdv-server/shell-parse.c rdv-server/shell-cmds.c
 RDVCTL_SRC := rdv-server/rdvctl.c rdv-server/rdvctl-account.c rdv-server/conf.c
 
@@ -55,9 +55,12 @@ PROGS := $(BUILD)/rdvd $(BUILD)/rdv-shell $(BUILD)/rdvctl $(BUILD)/onsitedev \
 UNIT_TESTS := $(BUILD)/test-pool $(BUILD)/test-net $(BUILD)/test-shell-parse $(BUILD)/test-conf \
 	$(BUILD)/test-acl $(BUILD)/test-child $(BUILD)/test-log
 
+# built with the programs: the end-to-end tests use them as hostile peers
+TEST_TOOLS := $(BUILD)/dbus-as-device
+
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-all: $(PROGS)
+all: $(PROGS) $(TEST_TOOLS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -107,6 +110,9 @@ $(BUILD)/test-child: $(call obj,tests/unit/test-child.c) $(BUILD)/libshared.a
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/test-log: $(call obj,tests/unit/test-log.c) $(BUILD)/libshared.a
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/dbus-as-device: $(call obj,tests/tools/dbus-as-device.c)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 unit-tests: $(UNIT_TESTS)
