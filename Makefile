@@ -42,7 +42,7 @@ SHARED_SRC := shared/log.c shared/net.c shared/loop.c shared/dbusloop.c shared/u
 	shared/vtunparams.c shared/devtunnel.c
 RDVD_SRC := rdv-server/rdvd.c rdv-server/conf.c rdv-server/pool.c rdv-server/registry.c \
 	rdv-server/acl.c rdv-server/session.c rdv-server/vtund.c rdv-server/glue.c \
-	rdv-server/nft.c rdv-server/bus.c
+	rdv-server/nft.c rdv-server/bus.c rdv-server/limits.c
 SHELL_SRC := rdv-server/rdv-shell.c rdv-server/shell-parse.c rdv-server/shell-cmds.c
 RDVCTL_SRC := rdv-server/rdvctl.c rdv-server/rdvctl-account.c rdv-server/conf.c
 
@@ -53,11 +53,14 @@ MASTERDEV_SRC := master-dev/masterdev.c
 PROGS := $(BUILD)/rdvd $(BUILD)/rdv-shell $(BUILD)/rdvctl $(BUILD)/onsitedev \
 	$(BUILD)/masterd $(BUILD)/masterdev
 UNIT_TESTS := $(BUILD)/test-pool $(BUILD)/test-net $(BUILD)/test-shell-parse $(BUILD)/test-conf \
-	$(BUILD)/test-acl
+	$(BUILD)/test-acl $(BUILD)/test-child $(BUILD)/test-log
+
+# built with the programs: the end-to-end tests use them as hostile peers
+TEST_TOOLS := $(BUILD)/dbus-as-device
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-all: $(PROGS)
+all: $(PROGS) $(TEST_TOOLS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -101,6 +104,15 @@ $(BUILD)/test-conf: $(call obj,tests/unit/test-conf.c rdv-server/conf.c) $(BUILD
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/test-acl: $(call obj,tests/unit/test-acl.c rdv-server/acl.c rdv-server/conf.c) $(BUILD)/libshared.a
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/test-child: $(call obj,tests/unit/test-child.c) $(BUILD)/libshared.a
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/test-log: $(call obj,tests/unit/test-log.c) $(BUILD)/libshared.a
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/dbus-as-device: $(call obj,tests/tools/dbus-as-device.c)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 unit-tests: $(UNIT_TESTS)

@@ -295,6 +295,12 @@ static DBusMessage *m_connect(struct rdvd *d, DBusMessage *m, struct device *mas
 
 	if (!device_name_valid(id))
 		return dbus_reply_errno(m, -EINVAL, "'%.40s' is not a device name", id);
+	if (!limits_attempt_allowed(d, master->uid)) {
+		log_warn("device %s: connect to %s refused: more than %u session attempts in %u s",
+			 master->name, id, d->conf.connect_attempts, d->conf.connect_window);
+		return dbus_reply_errno(m, -EAGAIN, "too many session attempts: at most %u in %u s",
+				       d->conf.connect_attempts, d->conf.connect_window);
+	}
 	if (master->session) {
 		log_warn("device %s: connect to %s refused: already in session %u", master->name, id,
 			 master->session->id);
@@ -471,7 +477,6 @@ static DBusMessage *m_admin_kick(struct rdvd *d, DBusMessage *m, struct device *
 {
 	const char *id = arg_string(m);
 	struct device *dev;
-	pid_t pid;
 
 	(void)unused;
 	if (!device_name_valid(id))
@@ -479,11 +484,9 @@ static DBusMessage *m_admin_kick(struct rdvd *d, DBusMessage *m, struct device *
 	dev = device_by_name(d, id);
 	if (!dev)
 		return dbus_reply_errno(m, -ENOENT, "%s is not online", id);
-	pid = dev->shell_pid;
-	device_offline(d, dev, "kicked by the administrator");
-	/* ends its SSH login; the device reconnects by itself later */
-	if (pid > 0)
-		kill(pid, SIGTERM);
+	/* ends its SSH login; a kicked device reconnects by itself later */
+	device_kick(d, dev, dbus_message_has_member(m, "Revoke") ? "account deleted by the administrator"
+								 : "kicked by the administrator");
 	return ok(m);
 }
 
@@ -505,6 +508,7 @@ static const struct method methods[] = {
 	{ RDV_ADMIN_IFACE, "ListDevices", "", NEED_ROOT, m_admin_devices },
 	{ RDV_ADMIN_IFACE, "ListSessions", "", NEED_ROOT, m_admin_sessions },
 	{ RDV_ADMIN_IFACE, "Kick", "s", NEED_ROOT, m_admin_kick },
+	{ RDV_ADMIN_IFACE, "Revoke", "s", NEED_ROOT, m_admin_kick },
 };
 
 static const char introspection[] =
@@ -530,6 +534,7 @@ static const char introspection[] =
 	"  <method name=\"ListDevices\"><arg direction=\"out\" type=\"a" DEVICE_SIG "\" name=\"devices\"/></method>\n"
 	"  <method name=\"ListSessions\"><arg direction=\"out\" type=\"a(usssxtt)\" name=\"sessions\"/></method>\n"
 	"  <method name=\"Kick\"><arg type=\"s\" name=\"device\"/></method>\n"
+	"  <method name=\"Revoke\"><arg type=\"s\" name=\"device\"/></method>\n"
 	" </interface>\n"
 	" <interface name=\"org.freedesktop.DBus.Introspectable\">\n"
 	"  <method name=\"Introspect\"><arg direction=\"out\" type=\"s\"/></method>\n"

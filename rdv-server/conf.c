@@ -29,6 +29,10 @@ static const struct conf_key specs[] = {
 	S("devices", "shell", K_PATH, shell),
 	S("devices", "authorized_keys_dir", K_PATH, keys_dir),
 	N("devices", "wait_master_timeout", wait_master_timeout, 1, 300),
+	N("session", "idle_timeout", idle_timeout, 0, 604800),
+	N("session", "max_duration", max_duration, 0, 2592000),
+	N("session", "connect_attempts", connect_attempts, 0, 10000),
+	N("session", "connect_window", connect_window, 1, 86400),
 	N("routing", "table_base", table_base, 256, 2000000000),
 	N("routing", "rule_priority", rule_priority, 1, 32000),
 	S("routing", "nft_table", K_NAME, nft_table),
@@ -53,6 +57,10 @@ void conf_defaults(struct rdv_conf *c)
 	strcpy(c->shell, "/usr/sbin/rdv-shell");
 	strcpy(c->keys_dir, "/etc/rdv/authorized_keys");
 	c->wait_master_timeout = 20;
+	c->idle_timeout = 1800;
+	c->max_duration = 43200;
+	c->connect_attempts = 10;
+	c->connect_window = 60;
 	c->table_base = 70000;
 	c->rule_priority = 7000;
 	strcpy(c->nft_table, "rdvd");

@@ -36,6 +36,11 @@ struct rdv_conf {
 	char keys_dir[CONF_STR];
 	unsigned wait_master_timeout;
 
+	unsigned idle_timeout;     /* s without traffic; 0: no limit */
+	unsigned max_duration;     /* s from open; 0: no limit */
+	unsigned connect_attempts; /* per master account and window; 0: no limit */
+	unsigned connect_window;   /* s */
+
 	unsigned table_base;
 	unsigned rule_priority;
 	char nft_table[32];

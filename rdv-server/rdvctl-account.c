@@ -14,10 +14,12 @@
 #include "util.h"
 
 #define KEY_MAX 16384
+#define USERDEL_TRIES 50 /* 5 s */
 
 int run_wait(char *const argv[], bool quiet)
 {
-	struct spawn_opts opts = { .new_pgrp = false, .out_fd = quiet ? -1 : STDERR_FILENO };
+	struct spawn_opts opts = { .new_pgrp = false, .in_fd = -1, .out_fd = quiet ? -1 : STDERR_FILENO,
+				   .err_fd = -1 };
 	siginfo_t si = { 0 };
 	pid_t pid;
 	int pidfd, r;
@@ -257,16 +259,23 @@ int account_del(const struct rdv_conf *conf, int argc, char **argv)
 		fprintf(stderr, "rdvctl: '%s' is not a device account; not touching it\n", argv[0]);
 		return 1;
 	}
-	{
-		char *ud[] = { "/usr/sbin/userdel", argv[0], NULL };
-		if (run_wait(ud, false) != 0) {
-			fprintf(stderr, "rdvctl: userdel failed for '%s'\n", argv[0]);
-			return 1;
-		}
-	}
+	/* no new login first, then the running one ends, then the account goes */
 	snprintf(path, sizeof(path), "%s/%s", conf->keys_dir, argv[0]);
 	if (unlink(path) < 0 && errno != ENOENT)
 		fprintf(stderr, "rdvctl: cannot remove %s: %s\n", path, strerror(errno));
+	admin_revoke(argv[0]);
+	{
+		char *ud[] = { "/usr/sbin/userdel", argv[0], NULL };
+		/* userdel refuses while the account's SSH session is still closing */
+		int tries = 0;
+		while (run_wait(ud, tries < USERDEL_TRIES - 1) != 0) {
+			if (++tries == USERDEL_TRIES) {
+				fprintf(stderr, "rdvctl: userdel failed for '%s'\n", argv[0]);
+				return 1;
+			}
+			usleep(100 * 1000);
+		}
+	}
 	printf("%s: deleted\n", argv[0]);
 	return 0;
 }

@@ -22,31 +22,59 @@ static void usage(FILE *out)
 		"  kick DEVICE        end a device's session and log it out\n");
 }
 
-static DBusMessage *admin_call(const char *method, const char *arg)
+/* One call to rdvd's admin interface; NULL with err set when it failed. */
+static DBusMessage *admin_call_err(const char *method, const char *arg, DBusError *err)
 {
 	DBusConnection *bus;
 	DBusMessage *m, *reply = NULL;
-	DBusError err;
 
-	dbus_error_init(&err);
-	bus = dbus_bus_get_private(DBUS_BUS_SYSTEM, &err);
-	if (!bus) {
-		fprintf(stderr, "rdvctl: cannot reach the system bus: %s\n", err.message);
-		dbus_error_free(&err);
+	bus = dbus_bus_get_private(DBUS_BUS_SYSTEM, err);
+	if (!bus)
 		return NULL;
-	}
 	m = dbus_message_new_method_call(RDV_BUS_NAME, RDV_OBJECT_PATH, RDV_ADMIN_IFACE, method);
 	if (m && (!arg || dbus_message_append_args(m, DBUS_TYPE_STRING, &arg, DBUS_TYPE_INVALID)))
-		reply = dbus_connection_send_with_reply_and_block(bus, m, 10000, &err);
-	if (!reply)
-		fprintf(stderr, "rdvctl: %s: %s\n", method,
-			dbus_error_is_set(&err) ? err.message : "out of memory");
-	dbus_error_free(&err);
+		reply = dbus_connection_send_with_reply_and_block(bus, m, 10000, err);
+	else
+		dbus_set_error_const(err, DBUS_ERROR_NO_MEMORY, "out of memory");
 	if (m)
 		dbus_message_unref(m);
 	dbus_connection_close(bus);
 	dbus_connection_unref(bus);
 	return reply;
+}
+
+static DBusMessage *admin_call(const char *method, const char *arg)
+{
+	DBusMessage *reply;
+	DBusError err;
+
+	dbus_error_init(&err);
+	reply = admin_call_err(method, arg, &err);
+	if (!reply)
+		fprintf(stderr, "rdvctl: %s: %s\n", method, err.message ? err.message : "failed");
+	dbus_error_free(&err);
+	return reply;
+}
+
+/* Ends a deleted account's login and session at once: 0, or 1 if rdvd could not be told. */
+int admin_revoke(const char *name)
+{
+	DBusMessage *reply;
+	DBusError err;
+	int r = 0;
+
+	dbus_error_init(&err);
+	reply = admin_call_err("Revoke", name, &err);
+	if (reply) {
+		printf("%s: logged out, its session ended\n", name);
+		dbus_message_unref(reply);
+	} else if (!dbus_error_has_name(&err, RDV_ERR_UNKNOWN_DEVICE)) {
+		fprintf(stderr, "rdvctl: warning: cannot tell rdvd to log %s out: %s\n", name,
+			err.message ? err.message : "failed");
+		r = 1;
+	}
+	dbus_error_free(&err);
+	return r;
 }
 
 static void format_age(long secs, char *buf, size_t len)

@@ -31,8 +31,6 @@ static void usage(FILE *out)
 static void on_signal(int signo, void *data)
 {
 	struct rdvd *d = data;
-	char err[2048];
-	struct rdv_conf fresh;
 
 	if (signo != SIGHUP) {
 		log_info("signal %d: stopping", signo);
@@ -42,14 +40,7 @@ static void on_signal(int signo, void *data)
 	/* logrotate's postrotate, and access-list changes without dropping sessions */
 	if (strcmp(d->conf.log_file, "-") && log_open(d->conf.log_file) < 0)
 		log_err("cannot reopen %s", d->conf.log_file);
-	if (!d->conf_path || conf_load(d->conf_path, &fresh, err, sizeof(err)) < 0) {
-		log_err("SIGHUP: configuration not reloaded:\n%s", err);
-		return;
-	}
-	conf_release(&d->conf);
-	d->conf.access = fresh.access;
-	d->conf.n_access = fresh.n_access;
-	log_info("SIGHUP: log reopened, access list reloaded (%u entries)", fresh.n_access);
+	session_reload_conf(d);
 }
 
 static void on_netlink(int fd, short revents, void *data)
@@ -93,6 +84,7 @@ static void shutdown_all(struct rdvd *d)
 	uint64_t deadline = now_ms() + SHUTDOWN_WAIT_MS;
 
 	session_end_all(d, "rdvd stopping");
+	limits_free(d);
 	while (d->devices)
 		device_offline(d, d->devices, "rdvd stopping");
 	while (child_count() && now_ms() < deadline)
@@ -151,10 +143,11 @@ int main(int argc, char **argv)
 	}
 	if (foreground)
 		strcpy(d.conf.log_file, "-"); /* SIGHUP has no file to reopen */
-	log_info("starting: pool %u.%u.%u.%u/%u, vtund on %s from port %u%s",
+	log_info("starting: pool %u.%u.%u.%u/%u, vtund on %s from port %u",
 		 d.conf.pool.addr >> 24, (d.conf.pool.addr >> 16) & 255, (d.conf.pool.addr >> 8) & 255,
-		 d.conf.pool.addr & 255, d.conf.pool.prefix, d.conf.vtund_listen, d.conf.port_base,
-		 acl_configured(&d.conf) ? "" : "; no access list: every master reaches every onsite");
+		 d.conf.pool.addr & 255, d.conf.pool.prefix, d.conf.vtund_listen, d.conf.port_base);
+	if (!acl_configured(&d.conf))
+		log_warn("no access list in %s: every master reaches every onsite device", path);
 	r = setup(&d);
 	if (r == 0) {
 		sd_notify(0, "READY=1");

@@ -23,7 +23,8 @@ struct device {
 	uid_t uid;
 	enum role role;
 	char bus_name[64];  /* unique name of its shell's bus connection */
-	pid_t shell_pid;
+	pid_t shell_pid;      /* for the log; signals go through shell_pidfd */
+	int shell_pidfd;      /* -1: none */
 	time_t online_since;
 
 	struct cidr4 lan;
@@ -64,6 +65,8 @@ struct session {
 	unsigned glue_flags;
 	time_t started;
 	uint64_t started_ms;
+	uint64_t activity_ms;     /* when bytes last went through (idle limit) */
+	uint64_t activity_bytes;  /* both tunnels' rx then */
 	struct loop_timer *setup_timer;
 	struct rdvd *rdvd;
 	struct session *next;
@@ -71,6 +74,7 @@ struct session {
 
 struct nl_sock;
 struct nft_ctx;
+struct attempts;
 
 struct rdvd {
 	struct rdv_conf conf;
@@ -83,6 +87,9 @@ struct rdvd {
 	struct nl_sock *nl;        /* requests */
 	struct nl_sock *nl_events; /* link notifications */
 	struct nft_ctx *nft;
+	struct loop_timer *limits_timer;
+	struct attempts *attempts; /* per master account, see limits.c */
+	size_t n_attempts;
 	bool stopping;
 };
 
@@ -95,6 +102,7 @@ struct device *device_by_name(struct rdvd *d, const char *name);
 int device_online(struct rdvd *d, const char *bus_name, uid_t uid, pid_t pid,
 		  struct device **out, char *why, size_t whylen);
 void device_offline(struct rdvd *d, struct device *dev, const char *reason);
+void device_kick(struct rdvd *d, struct device *dev, const char *reason);
 void device_wake(struct rdvd *d, struct device *dev, bool ready);
 void device_session_over(struct rdvd *d, struct device *dev, const char *reason);
 void device_describe(const struct device *dev, char *buf, size_t len);
@@ -113,6 +121,13 @@ void session_end(struct rdvd *d, struct session *s, const char *reason);
 void session_link_event(struct rdvd *d, int ifindex, unsigned flags, bool gone, uint64_t rx_bytes);
 void session_end_all(struct rdvd *d, const char *reason);
 unsigned session_count(const struct rdvd *d);
+void session_reload_conf(struct rdvd *d);
+
+/* limits.c: session time limits, attempts per master */
+void limits_arm(struct rdvd *d);
+void limits_session_glued(struct rdvd *d, struct session *s);
+bool limits_attempt_allowed(struct rdvd *d, uid_t uid);
+void limits_free(struct rdvd *d);
 
 /* glue.c: policy routing through libnl */
 int glue_init(struct rdvd *d);

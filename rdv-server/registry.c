@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
+#include <unistd.h>
 #include "log.h"
 #include "rdvd.h"
 #include "util.h"
@@ -58,6 +60,54 @@ int role_of_uid(const struct rdv_conf *conf, uid_t uid, char *name, size_t namel
 	return 0;
 }
 
+/* The uid of a live process, from /proc; -1 if unknown. */
+static long proc_uid(pid_t pid)
+{
+	char path[32], line[128];
+	long uid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %ld", &uid) == 1)
+			break;
+	fclose(f);
+	return uid;
+}
+
+/*
+ * A pidfd for the device's shell, so that a kick can never signal another
+ * process that got the pid later. The process must still run as the device's
+ * account once the pidfd holds it, else it is not the shell the bus named.
+ */
+static int shell_pidfd(pid_t pid, uid_t uid)
+{
+	int fd;
+
+	if (pid <= 1)
+		return -1;
+	fd = pidfd_open(pid, 0);
+	if (fd < 0)
+		return -1;
+	if (proc_uid(pid) != (long)uid || pidfd_send_signal(fd, 0, NULL, 0) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Ends the device's login (its SSH session ends with its shell) and takes it offline. */
+void device_kick(struct rdvd *d, struct device *dev, const char *reason)
+{
+	if (dev->shell_pidfd >= 0 && pidfd_send_signal(dev->shell_pidfd, SIGTERM, NULL, 0) < 0 &&
+	    errno != ESRCH)
+		log_warn("device %s: cannot signal its shell: %s", dev->name, strerror(errno));
+	device_offline(d, dev, reason);
+}
+
 int device_online(struct rdvd *d, const char *bus_name, uid_t uid, pid_t pid,
 		  struct device **out, char *why, size_t whylen)
 {
@@ -79,9 +129,7 @@ int device_online(struct rdvd *d, const char *bus_name, uid_t uid, pid_t pid,
 	if (old) {
 		log_info("device %s: new login replaces the previous one (shell pid %d)", name,
 			 (int)old->shell_pid);
-		if (old->shell_pid > 0)
-			kill(old->shell_pid, SIGTERM);
-		device_offline(d, old, "replaced by a new login");
+		device_kick(d, old, "replaced by a new login");
 	}
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
@@ -92,6 +140,7 @@ int device_online(struct rdvd *d, const char *bus_name, uid_t uid, pid_t pid,
 	dev->rdvd = d;
 	dev->role = role;
 	dev->shell_pid = pid;
+	dev->shell_pidfd = shell_pidfd(pid, uid);
 	dev->online_since = time(NULL);
 	strcpy(dev->uplink, "other");
 	dev->next = d->devices;
@@ -172,6 +221,8 @@ void device_offline(struct rdvd *d, struct device *dev, const char *reason)
 			break;
 		}
 	}
+	if (dev->shell_pidfd >= 0)
+		close(dev->shell_pidfd);
 	device_describe(dev, desc, sizeof(desc));
 	log_info("device %s: offline after %lds (%s): %s", dev->name, secs, desc, reason);
 	free(dev);

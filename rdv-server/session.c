@@ -62,6 +62,24 @@ static int prepare_side(struct rdvd *d, struct session *s, enum side_idx i, stru
 	return vtund_start(d, s, i);
 }
 
+/* Undoes what set-up made (vtund, tun, addresses); the devices were never linked. */
+static void release_sides(struct rdvd *d, struct session *s)
+{
+	for (int i = 0; i < 2; i++) {
+		struct side *side = &s->side[i];
+		vtund_stop(d, side);
+		tun_delete(d, side);
+		if (side->has_net)
+			pool_release(d->pool, side->net);
+		side->has_net = false;
+	}
+}
+
+/*
+ * Both sides are made first; only a session with everything in place is
+ * linked to its devices and the session list. A failure half-way leaves
+ * nothing to undo in the devices: the refused session is freed here.
+ */
 int session_open(struct rdvd *d, struct device *master, struct device *onsite,
 		 struct session **out)
 {
@@ -74,20 +92,24 @@ int session_open(struct rdvd *d, struct device *master, struct device *onsite,
 	s->id = free_id(d);
 	s->started = time(NULL);
 	s->started_ms = now_ms();
-	s->next = d->sessions;
-	d->sessions = s;
-	master->session = s;
-	onsite->session = s;
 	if ((r = prepare_side(d, s, SIDE_MASTER, master)) < 0 ||
 	    (r = prepare_side(d, s, SIDE_ONSITE, onsite)) < 0 ||
 	    (r = loop_add_timer(d->loop, d->conf.setup_timeout * 1000ull, on_setup_timeout, s,
 				&s->setup_timer)) < 0) {
-		session_end(d, s, r == -ENOSPC ? "tunnel address pool exhausted"
-					       : "cannot start the tunnels");
+		log_warn("session %u: not opened, master %s, onsite %s: %s (%s)", s->id, master->name,
+			 onsite->name, r == -ENOSPC ? "tunnel address pool exhausted"
+						    : "cannot start the tunnels", strerror(-r));
+		release_sides(d, s);
+		free(s);
 		return r;
 	}
+	s->next = d->sessions;
+	d->sessions = s;
+	master->session = s;
+	onsite->session = s;
 	log_info("session %u: opened, master %s, onsite %s, tunnels %s/%s", s->id, master->name,
 		 onsite->name, s->side[SIDE_MASTER].ifname, s->side[SIDE_ONSITE].ifname);
+	limits_arm(d);
 	onsite->picked = true;
 	device_wake(d, onsite, true);
 	*out = s;
@@ -109,6 +131,7 @@ static void glue(struct rdvd *d, struct session *s)
 		return;
 	}
 	s->glued = true;
+	limits_session_glued(d, s);
 	loop_cancel_timer(d->loop, s->setup_timer);
 	s->setup_timer = NULL;
 	log_info("session %u: established, master %s <-> onsite %s (%.1fs)", s->id,
@@ -177,16 +200,13 @@ void session_end(struct rdvd *d, struct session *s, const char *reason)
 	if (s->glue_flags & GLUE_NFT)
 		nft_session_del(d, s);
 	glue_del(d, s);
+	release_sides(d, s);
 	for (int i = 0; i < 2; i++) {
-		struct side *side = &s->side[i];
-		vtund_stop(d, side);
-		tun_delete(d, side);
-		if (side->has_net)
-			pool_release(d->pool, side->net);
-		if (side->dev) {
-			side->dev->session = NULL;
-			side->dev->picked = false;
-			device_session_over(d, side->dev, reason);
+		struct device *dev = s->side[i].dev;
+		if (dev && dev->session == s) {
+			dev->session = NULL;
+			dev->picked = false;
+			device_session_over(d, dev, reason);
 		}
 	}
 	format_bytes(s->side[SIDE_MASTER].rx_bytes, up, sizeof(up));
@@ -203,4 +223,49 @@ void session_end_all(struct rdvd *d, const char *reason)
 {
 	while (d->sessions)
 		session_end(d, d->sessions, reason);
+}
+
+/*
+ * SIGHUP: the access list and the session limits take effect at once. A
+ * session the new list no longer allows ends now; the new time limits apply
+ * to the sessions under way.
+ */
+void session_reload_conf(struct rdvd *d)
+{
+	char err[2048] = "", reason[160];
+	struct rdv_conf fresh;
+	struct session *next;
+	unsigned ended = 0;
+
+	if (!d->conf_path || conf_load(d->conf_path, &fresh, err, sizeof(err)) < 0) {
+		log_err("SIGHUP: configuration not reloaded:");
+		for (char *line = strtok(err, "\n"); d->conf_path && line; line = strtok(NULL, "\n"))
+			log_err("  %s", line);
+		return;
+	}
+	conf_release(&d->conf);
+	d->conf.access = fresh.access;
+	d->conf.n_access = fresh.n_access;
+	d->conf.idle_timeout = fresh.idle_timeout;
+	d->conf.max_duration = fresh.max_duration;
+	d->conf.connect_attempts = fresh.connect_attempts;
+	d->conf.connect_window = fresh.connect_window;
+	log_info("SIGHUP: log reopened, access list reloaded (%u entries), idle limit %u s, "
+		 "time limit %u s, %u session attempts per %u s", fresh.n_access, fresh.idle_timeout,
+		 fresh.max_duration, fresh.connect_attempts, fresh.connect_window);
+	for (struct session *s = d->sessions; s; s = next) {
+		const char *m = s->side[SIDE_MASTER].dev->name, *o = s->side[SIDE_ONSITE].dev->name;
+		next = s->next;
+		if (acl_allows(&d->conf, m, o))
+			continue;
+		snprintf(reason, sizeof(reason), "access list reloaded: %s may no longer reach %s", m, o);
+		session_end(d, s, reason);
+		ended++;
+	}
+	if (ended)
+		log_info("SIGHUP: %u session%s ended by the new access list", ended, ended == 1 ? "" : "s");
+	/* a timer armed for the old limits may be far too late for the new ones */
+	loop_cancel_timer(d->loop, d->limits_timer);
+	d->limits_timer = NULL;
+	limits_arm(d);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 #include "child.h"
 #include "log.h"
@@ -127,7 +128,7 @@ static void kill_from_pidfile(int dirfd, const char *name)
 	char buf[32], path[64], comm[32];
 	ssize_t n;
 	long pid;
-	int fd;
+	int fd, pidfd;
 
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -140,16 +141,22 @@ static void kill_from_pidfile(int dirfd, const char *name)
 	pid = strtol(buf, NULL, 10);
 	if (pid <= 1)
 		return;
+	/* the pidfd pins this process: if it is gone by the time we signal,
+	 * the signal fails instead of reaching whoever got the pid since */
+	pidfd = pidfd_open((pid_t)pid, 0);
+	if (pidfd < 0)
+		return;
 	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = read(fd, comm, sizeof(comm) - 1);
-	close(fd);
-	if (n <= 0 || strncmp(comm, "vtund\n", 6))
-		return;
-	log_warn("killing vtund pid %ld left by a previous rdvd", pid);
-	kill_tree((pid_t)pid, true, SIGKILL);
+	n = fd < 0 ? -1 : read(fd, comm, sizeof(comm) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n > 0 && !strncmp(comm, "vtund\n", 6) && pidfd_send_signal(pidfd, 0, NULL, 0) == 0) {
+		log_warn("killing vtund pid %ld left by a previous rdvd", pid);
+		/* alive a moment ago, so the process group id is still its own */
+		signal_child(pidfd, (pid_t)pid, SIGKILL);
+	}
+	close(pidfd);
 }
 
 void vtund_kill_stale(const struct rdv_conf *conf)

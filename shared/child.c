@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "log.h"
@@ -96,10 +97,13 @@ static void on_exit_fd(int fd, short revents, void *data)
 
 	(void)fd;
 	(void)revents;
-	if (waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+	/* WNOWAIT: the exited child stays a zombie, so its pid and process
+	 * group id are still ours while the rest of its tree is killed */
+	if (waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
 		return;
 	/* the tree may hold grandchildren (vtund forks per connection) */
-	kill_tree(c->pid, true, SIGKILL);
+	signal_child(-1, c->pid, SIGKILL);
+	waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED);
 	if (c->outfd >= 0) {
 		char buf[512];
 		ssize_t n;
@@ -119,7 +123,7 @@ static void on_exit_fd(int fd, short revents, void *data)
 static int start(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
 		 void *data, struct child **out, int in_fd, int out_fd, int err_fd)
 {
-	struct spawn_opts opts = { .new_pgrp = true, .in_fd = in_fd };
+	struct spawn_opts opts = { .new_pgrp = true, .in_fd = in_fd, .out_fd = -1, .err_fd = -1 };
 	struct child *c = calloc(1, sizeof(*c));
 	int pipefd[2] = { -1, -1 };
 	int r;
@@ -130,8 +134,8 @@ static int start(struct loop *loop, char *const argv[], const char *label, child
 		r = -errno;
 		goto fail;
 	}
-	opts.out_fd = out_fd > 0 ? out_fd : pipefd[1];
-	opts.err_fd = err_fd > 0 ? err_fd : pipefd[1];
+	opts.out_fd = out_fd >= 0 ? out_fd : pipefd[1];
+	opts.err_fd = err_fd >= 0 ? err_fd : pipefd[1];
 	c->loop = loop;
 	c->cb = cb;
 	c->data = data;
@@ -143,8 +147,8 @@ static int start(struct loop *loop, char *const argv[], const char *label, child
 		goto fail;
 	if ((r = loop_add_fd(loop, c->pidfd, POLLIN, on_exit_fd, c, &c->pid_src)) < 0 ||
 	    (r = loop_add_fd(loop, c->outfd, POLLIN, on_output, c, &c->out_src)) < 0) {
-		kill_tree(c->pid, true, SIGKILL);
-		waitid(P_PIDFD, (id_t)c->pidfd, NULL, WEXITED);
+		signal_child(c->pidfd, c->pid, SIGKILL);
+		waitid(P_PIDFD, (id_t)c->pidfd, &(siginfo_t){ 0 }, WEXITED);
 		loop_remove_fd(loop, c->pid_src);
 		close(c->pidfd);
 		goto fail;
@@ -206,7 +210,7 @@ static void on_kill_timer(void *data)
 
 	c->kill_timer = NULL;
 	log_warn("%s: still running %d ms after SIGTERM, killing", c->label, KILL_GRACE_MS);
-	kill_tree(c->pid, true, SIGKILL);
+	signal_child(c->pidfd, c->pid, SIGKILL);
 }
 
 void child_stop(struct child *c)
@@ -214,12 +218,20 @@ void child_stop(struct child *c)
 	if (!c || c->stopping)
 		return;
 	c->stopping = true;
-	kill_tree(c->pid, true, SIGTERM);
+	signal_child(c->pidfd, c->pid, SIGTERM);
 	loop_add_timer(c->loop, KILL_GRACE_MS, on_kill_timer, c, &c->kill_timer);
 }
 
 void child_kill_all(void)
 {
 	for (struct child *c = children; c; c = c->next)
-		kill_tree(c->pid, true, SIGKILL);
+		signal_child(c->pidfd, c->pid, SIGKILL);
+}
+
+/* Every child in the list is unreaped (reaping frees it): its pidfd is safe to use. */
+int child_signal(struct child *c, int sig)
+{
+	if (!c)
+		return -ESRCH;
+	return pidfd_send_signal(c->pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }

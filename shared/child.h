@@ -23,6 +23,8 @@ int child_start_io(struct loop *loop, char *const argv[], const char *label, chi
 		   void *data, struct child **out, int *to_child, int *from_child,
 		   int *from_child_err);
 pid_t child_pid(const struct child *c);
+/* Signals the child itself through its pidfd (never a bare pid that may be reused). */
+int child_signal(struct child *c, int sig);
 /* children started and not yet reaped (stopped ones included) */
 unsigned child_count(void);
 /* SIGKILL to every child still there; used on the way out */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -69,10 +70,44 @@ int log_setup(const char *ident, const char *level, bool debug, const char *file
 	return file ? log_open(file) : 0;
 }
 
+/*
+ * Control characters are written as \n, \t, \r or \xHH: a value a peer
+ * sent (a device's LAN address, a program's output) can neither start a
+ * forged log line nor send escape sequences to whoever reads the log.
+ */
+size_t log_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (!outlen)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		char esc[5] = { *p, 0 };
+		size_t n;
+
+		if (*p < 0x20 || *p == 0x7f) {
+			esc[0] = '\\';
+			esc[1] = *p == '\n' ? 'n' : *p == '\t' ? 't' : *p == '\r' ? 'r' : 'x';
+			if (esc[1] == 'x') {
+				esc[2] = hex[*p >> 4];
+				esc[3] = hex[*p & 15];
+			}
+		}
+		n = strlen(esc);
+		if (o + n >= outlen)
+			break;
+		memcpy(out + o, esc, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	FILE *fp = log_fp ? log_fp : stderr;
-	char stamp[40];
+	char stamp[40], text[2048], safe[4 * sizeof(text)];
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;
@@ -80,15 +115,15 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level > log_level)
 		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	log_escape(text, safe, sizeof(safe));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(fp, "%s.%03ld %s[%d]: %s: ", stamp, ts.tv_nsec / 1000000, log_ident,
-		(int)getpid(), level_names[level]);
-	va_start(ap, fmt);
-	vfprintf(fp, fmt, ap);
-	va_end(ap);
-	fputc('\n', fp);
+	fprintf(fp, "%s.%03ld %s[%d]: %s: %s\n", stamp, ts.tv_nsec / 1000000, log_ident,
+		(int)getpid(), level_names[level], safe);
 	fflush(fp);
 	errno = saved;
 }

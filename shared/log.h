@@ -2,6 +2,7 @@
 #pragma once
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level { LOG_ERR_ = 0, LOG_WARN_, LOG_INFO_, LOG_DEBUG_ };
 
@@ -12,6 +13,9 @@ int log_parse_level(const char *name, enum log_level *out);
 void log_set_ident(const char *ident);
 /* A daemon's logging: ident, level by name (debug wins), to file or, if NULL, stderr. */
 int log_setup(const char *ident, const char *level, bool debug, const char *file);
+/* in with control characters escaped, cut to fit outlen; returns the length */
+size_t log_escape(const char *in, char *out, size_t outlen);
+/* One line per call, whatever the message holds (see log_escape). */
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -568,7 +568,7 @@ int rdvlink_forward(struct rdvlink *l, unsigned local_port, unsigned remote_port
 	char spec[64];
 	char *argv[] = { "/usr/bin/ssh", "-F", "/dev/null", "-S", l->ctl, "-O",
 			 add ? "forward" : "cancel", "-L", spec, "rdv", NULL };
-	struct spawn_opts opts = { 0 };
+	struct spawn_opts opts = { .in_fd = -1, .out_fd = -1, .err_fd = -1 };
 	siginfo_t si = { 0 };
 	pid_t pid;
 	int pidfd, r;

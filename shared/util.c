@@ -107,38 +107,84 @@ int write_sysctl(const char *path, const char *value)
 	return r;
 }
 
-int spawn(char *const argv[], const struct spawn_opts *opts, pid_t *pidp, int *pidfdp)
+/* fd as a copy above 2, so that moving copies onto 0..2 never clobbers a source */
+static int high_copy(int fd, int flags)
+{
+	return fcntl(fd, flags, 3);
+}
+
+/* In the forked child: stdio from opts, nothing else inherited but the
+ * close-on-exec pipe that tells the parent why execve failed. */
+static void child_exec(char *const argv[], const struct spawn_opts *opts, int errfd)
 {
 	static char *const env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-	pid_t pid;
-	int pidfd;
+	int fds[3] = { opts->in_fd, opts->out_fd, opts->err_fd }, e;
+	sigset_t none;
 
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int out = opts->out_fd > 0 ? opts->out_fd : open("/dev/null", O_WRONLY);
-		int err = opts->err_fd > 0 ? opts->err_fd : out;
-		int in = opts->in_fd > 0 ? opts->in_fd : open("/dev/null", O_RDONLY);
-		sigset_t all;
-
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		if (opts->new_pgrp)
-			setpgid(0, 0);
-		if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-			_exit(127);
-		close_range(3, ~0u, 0);
-		execve(argv[0], argv, env);
-		_exit(127);
-	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (opts->new_pgrp)
-		setpgid(pid, pid); /* no race with an early kill_tree */
+		setpgid(0, 0);
+	errfd = high_copy(errfd, F_DUPFD_CLOEXEC);
+	if (fds[0] < 0)
+		fds[0] = open("/dev/null", O_RDONLY);
+	if (fds[1] < 0)
+		fds[1] = open("/dev/null", O_WRONLY);
+	if (fds[2] < 0)
+		fds[2] = fds[1];
+	for (int i = 0; i < 3; i++)
+		if (fds[i] < 0 || (fds[i] = high_copy(fds[i], F_DUPFD)) < 0)
+			goto fail;
+	for (int i = 0; i < 3; i++)
+		if (dup2(fds[i], i) < 0)
+			goto fail;
+	if (errfd < 0 || (errfd != 3 && dup3(errfd, 3, O_CLOEXEC) < 0))
+		goto fail;
+	close_range(4, ~0u, 0);
+	execve(argv[0], argv, env);
+	e = errno;
+	if (write(3, &e, sizeof(e)) < 0)
+		_exit(127);
+fail:
+	_exit(127);
+}
+
+int spawn(char *const argv[], const struct spawn_opts *opts, pid_t *pidp, int *pidfdp)
+{
+	int errpipe[2], pidfd, e = 0, r = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(errpipe[0]);
+		close(errpipe[1]);
+		return r;
+	}
+	if (pid == 0)
+		child_exec(argv, opts, errpipe[1]);
+	close(errpipe[1]);
+	if (opts->new_pgrp)
+		setpgid(pid, pid); /* no race with an early signal to the group */
+	/* EOF: execve succeeded (the pipe closed on exec); else the child's errno */
+	do
+		n = read(errpipe[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(errpipe[0]);
 	pidfd = pidfd_open(pid, 0);
-	if (pidfd < 0) {
-		int r = -errno;
+	if (n == (ssize_t)sizeof(e))
+		r = e > 0 ? -e : -EIO;
+	else if (pidfd < 0)
+		r = -errno;
+	if (r < 0) {
+		/* not reaped yet, so the pid is still this child's */
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+		if (pidfd >= 0)
+			close(pidfd);
 		return r;
 	}
 	*pidp = pid;
@@ -146,12 +192,12 @@ int spawn(char *const argv[], const struct spawn_opts *opts, pid_t *pidp, int *p
 	return 0;
 }
 
-void kill_tree(pid_t pid, bool pgrp, int sig)
+void signal_child(int pidfd, pid_t pgid, int sig)
 {
-	if (pid <= 0)
-		return;
-	if (!pgrp || kill(-pid, sig) < 0)
-		kill(pid, sig);
+	if (pgid > 0)
+		kill(-pgid, sig);
+	if (pidfd >= 0)
+		pidfd_send_signal(pidfd, sig, NULL, 0);
 }
 
 void linebuf_flush(struct linebuf *lb, line_fn fn, void *data)

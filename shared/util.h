@@ -16,17 +16,23 @@ bool hostname_valid(const char *name);
 int write_file_atomic(const char *path, const char *content, mode_t mode);
 int write_sysctl(const char *path, const char *value);
 
-/* fds for the child's stdin, stdout, stderr; 0 or -1: /dev/null (err: same as out) */
+/* fds for the child's stdin, stdout, stderr; -1: /dev/null (err: same as out).
+ * 0 is a file descriptor like any other. */
 struct spawn_opts {
 	bool new_pgrp;  /* so the whole tree can be signalled */
 	int in_fd;
 	int out_fd;
 	int err_fd;
 };
-/* fork+exec argv[0] (absolute path); returns pid and a pidfd for the loop */
+/* fork+exec argv[0] (absolute path); returns pid and a pidfd for the loop.
+ * An execve failure is the child's errno here, not a later exit status 127. */
 int spawn(char *const argv[], const struct spawn_opts *opts, pid_t *pid, int *pidfd);
-/* sends sig to the child's process group (or the child) */
-void kill_tree(pid_t pid, bool pgrp, int sig);
+/*
+ * Signals a child through its pidfd and, with pgid > 0, its process group.
+ * Only for a child not yet reaped: then neither the pid nor the group id can
+ * belong to anyone else. Never signal a bare pid after waitid() reaped it.
+ */
+void signal_child(int pidfd, pid_t pgid, int sig);
 
 /* Splits a byte stream into lines (CR dropped, overlong lines cut), one callback each. */
 struct linebuf {

@@ -82,6 +82,8 @@ e2e() {
 	[ $rc -eq 0 ] || { grep -q "not ok" "$log" || one 1 "$name exited $rc"; }
 }
 for t in tests/e2e/test-*.sh; do
+	# rdvd's fault test runs once, under ASan/UBSan, below
+	[ "$t" = tests/e2e/test-rdvd-faults.sh ] && continue
 	e2e "$(basename "$t" .sh)" "$t"
 done
 e2e test-session-same-subnet tests/e2e/test-session.sh SAME_SUBNET=1
@@ -89,10 +91,13 @@ e2e test-session-same-subnet tests/e2e/test-session.sh SAME_SUBNET=1
 # the whole chain once more, every program of ours built with ASan/UBSan
 make -j"$(nproc)" BUILD=build/asan SAN=1 WERROR=1 all >/dev/null
 e2e test-session-asan tests/e2e/test-session.sh BUILD="$REPO/build/asan"
+# every failure point of rdvd's session set-up, limits and revocation (issue 9 items 1, 12, 13, 15)
+e2e test-rdvd-faults-asan tests/e2e/test-rdvd-faults.sh BUILD="$REPO/build/asan"
 reports=$(grep -l "AddressSanitizer\|LeakSanitizer\|runtime error" build/test-session-asan.log \
+	build/test-rdvd-faults-asan.log \
 	$(find build/asan/e2e-logs -type f 2>/dev/null) 2>/dev/null)
 [ -z "$reports" ] || grep -h -A20 "Sanitizer\|runtime error" $reports | head -60
-one "$([ -z "$reports" ]; echo $?)" "no sanitizer report from rdvd, rdv-shell, rdvctl, onsitedev, masterd or masterdev"
+one "$([ -z "$reports" ]; echo $?)" "no sanitizer report from rdvd, rdv-shell, rdvctl, onsitedev, masterd or masterdev (session and rdvd fault runs)"
 leftover=$(ip netns list 2>/dev/null | grep -c . || true)
 one "$leftover" "no network namespace left behind"
 # the tests' device accounts live in uids 41000-41499 (tests/lib/rdv-env.sh)

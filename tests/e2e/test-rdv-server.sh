@@ -68,22 +68,6 @@ check "rdvctl devices lists the five online devices" test "$(grep -c "^$P" <<<"$
 check "rdvctl devices shows announced metadata" grep -q "$O1 .*onsite .*plc-gw-1 .*10.1.2.11/24 .*lan .*free .*10.1.2.53 10.1.2.54" <<<"$devices"
 
 # --- one session ---------------------------------------------------------------
-session_up() { # MASTER ONSITE
-	local m=$1 o=$2 waiter
-	dev_cmd "$m" "connect_to_onsite_dev $o" >/dev/null
-	[ "$(dev_cmd "$o" wait_master_connection 10)" = ready ] || return 1
-	dev_vtun_up "$m" && dev_vtun_up "$o" || return 1
-	# the master reaches the onsite's tunnel end through its own tunnel
-	ip -n "${DEV_NS[$m]}" route replace \
-		"$(param "${DEV_PARAMS[$o]}" tunnel_ip_network)/30" dev tun0
-	wait_for 10 rdv_established "$m" "$o"
-}
-rdv_established() { rdvctl sessions | grep -q "$1 *$2 *established"; }
-ping_onsite() { # MASTER ONSITE
-	ip netns exec "${DEV_NS[$1]}" ping -c 2 -i 0.2 -W 2 -q \
-		"$(param "${DEV_PARAMS[$2]}" tunnelling_dev_ip_address)" >/dev/null 2>&1
-}
-
 check "session $M1 -> $O1 comes up (connect, ready, both vtund clients)" session_up "$M1" "$O1"
 check "ping from the master's tunnel crosses the RDV glue to the onsite's tunnel" ping_onsite "$M1" "$O1"
 check "show_remote_onsite_ip_config gives the onsite LAN address" \

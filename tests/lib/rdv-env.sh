@@ -37,7 +37,7 @@ rdv_setup() {
 	log_file = "$D/rdvd.log";
 	log_level = "debug";
 	run_dir = "$D/run";
-	tunnel = { interface_prefix = "rdv"; setup_timeout = 20; };
+	tunnel = { interface_prefix = "rdv"; setup_timeout = 20; ${RDV_TUNNEL:-} };
 	vtund = { port_base = $RDV_UID_BASE; };
 	devices = { uid_base = $RDV_UID_BASE; uid_count = 500; shell = "$D/bin/rdv-shell";
 	            authorized_keys_dir = "$D/keys"; wait_master_timeout = 3; };
@@ -278,6 +278,23 @@ dev_vtun_down() {
 	wait "${DEV_VTUND[$1]}" 2>/dev/null
 	ip -n "${DEV_NS[$1]}" link del tun0 2>/dev/null
 	return 0
+}
+
+# session_up MASTER ONSITE: connect, ready, both vtund clients, established
+session_up() {
+	local m=$1 o=$2
+	dev_cmd "$m" "connect_to_onsite_dev $o" >/dev/null
+	[ "$(dev_cmd "$o" wait_master_connection 10)" = ready ] || return 1
+	dev_vtun_up "$m" && dev_vtun_up "$o" || return 1
+	# the master reaches the onsite's tunnel end through its own tunnel
+	ip -n "${DEV_NS[$m]}" route replace \
+		"$(param "${DEV_PARAMS[$o]}" tunnel_ip_network)/30" dev tun0
+	wait_for 10 rdv_established "$m" "$o"
+}
+rdv_established() { rdvctl sessions | grep -q "$1 *$2 *established"; }
+ping_onsite() { # MASTER ONSITE
+	ip netns exec "${DEV_NS[$1]}" ping -c 2 -i 0.2 -W 2 -q \
+		"$(param "${DEV_PARAMS[$2]}" tunnelling_dev_ip_address)" >/dev/null 2>&1
 }
 
 declare -A DEV_SSH_PID DEV_PARAMS DEV_VTUND DEV_HOLD

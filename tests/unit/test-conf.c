@@ -76,6 +76,18 @@ int main(void)
 	expect_bad("access = (\n { master = \"m\";\n   onsite = [ \"ok\", \"bad/pat\" ]; } );\n",
 		   "line 3: access: onsite pattern \"bad/pat\"");
 	expect_bad("access = ( { master = \"m\"; onsite = [\"x\"]; extra = 1; } );\n", "unknown key 'extra'");
+	expect_bad("session = { idle_timeout = -1; };\n", "'idle_timeout' = -1");
+	expect_bad("session = { connect_window = 0; };\n", "'connect_window' = 0");
+	{
+		int r = load("session = { idle_timeout = 0; max_duration = 600; connect_attempts = 3;"
+			     " connect_window = 30; };\n", &c, err, sizeof(err));
+		CHECK(r == 0 && c.idle_timeout == 0 && c.max_duration == 600 && c.connect_attempts == 3 &&
+		      c.connect_window == 30, "session limits parse: %s", err);
+		conf_release(&c);
+		conf_defaults(&c);
+		CHECK(c.idle_timeout && c.max_duration && c.connect_attempts,
+		      "every session limit is on by default");
+	}
 	/* several errors are all reported */
 	{
 		int r = load("log_level = \"x\";\nbogus = 2;\n", &c, err, sizeof(err));
