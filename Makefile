@@ -39,7 +39,7 @@ endif
 
 SHARED_SRC := shared/log.c shared/net.c shared/loop.c shared/dbusloop.c shared/util.c \
 	shared/child.c shared/nl.c shared/confspec.c shared/rdvlink.c \
-	shared/vtunparams.c shared/devtunnel.c
+	shared/vtunparams.c shared/devtunnel.c shared/nftab.c
 RDVD_SRC := rdv-server/rdvd.c rdv-server/conf.c rdv-server/pool.c rdv-server/registry.c \
 	rdv-server/acl.c rdv-server/session.c rdv-server/vtund.c rdv-server/glue.c \
 	rdv-server/nft.c rdv-server/bus.c rdv-server/limits.c

@@ -12,7 +12,6 @@
 #include <netlink/netlink.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
-#include <nftables/libnftables.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "log.h"
 #include "masterd.h"
 #include "net.h"
+#include "nftab.h"
 #include "nl.h"
 #include "util.h"
 
@@ -32,31 +32,30 @@
 #define SETUP_TIMEOUT_S 30
 #define REMOTE_END "the tunnel closed (ended by the RDV server, the onsite device or the network)"
 
-static int nft_run(struct masterd *d, const char *cmd)
-{
-	if (nft_run_cmd_from_buffer(d->nft, cmd) != 0) {
-		log_err("nftables: %s", nft_ctx_get_error_buffer(d->nft));
-		return -EIO;
-	}
-	return 0;
-}
-
 static void nft_remove(struct masterd *d)
 {
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "add table inet %s\ndelete table inet %s\n", d->conf.nft_table,
-		 d->conf.nft_table);
-	nft_run(d, cmd);
+	nftab_reset(d->nft, d->conf.nft_table);
 	d->has_nft = false;
 }
 
+/*
+ * The session's table: the laptop's traffic goes into the tunnel and nowhere
+ * else; from the tunnel, only replies reach the laptop or the master itself
+ * (a hostile RDV server or onsite reaches none of the master's services);
+ * masterd's DNS relay (dnsmasq's user) is marked into the session.
+ */
 static int nft_add(struct masterd *d)
 {
 	const char *t = d->conf.nft_table, *tun = d->conf.tunnel_interface, *ext = d->ext;
 	struct passwd *pw = getpwnam(d->conf.dnsmasq_user);
 	char cmd[2048];
 
+	/* never mark root's (uid 0) DNS into the customer's tunnel */
+	if (!pw || pw->pw_uid == 0) {
+		log_err("no unprivileged user '%s' for dnsmasq: refusing the session rather than "
+			"routing this machine's own DNS into the customer tunnel", d->conf.dnsmasq_user);
+		return -ENOENT;
+	}
 	snprintf(cmd, sizeof(cmd),
 		 "table inet %s {\n"
 		 " chain forward {\n"
@@ -65,6 +64,12 @@ static int nft_add(struct masterd *d)
 		 "  oifname \"%s\" iifname \"%s\" tcp flags syn tcp option maxseg size set rt mtu\n"
 		 "  iifname \"%s\" oifname \"%s\" accept\n"
 		 "  iifname \"%s\" oifname \"%s\" ct state established,related accept\n"
+		 "  iifname \"%s\" drop\n"
+		 "  iifname \"%s\" drop\n"
+		 " }\n"
+		 " chain input {\n"
+		 "  type filter hook input priority filter; policy accept;\n"
+		 "  iifname \"%s\" ct state established,related accept\n"
 		 "  iifname \"%s\" drop\n"
 		 " }\n"
 		 " chain output {\n"
@@ -77,11 +82,9 @@ static int nft_add(struct masterd *d)
 		 "  oifname \"%s\" masquerade\n"
 		 " }\n"
 		 "}\n",
-		 t, ext, tun, ext, tun, ext, tun, tun, ext, tun, pw ? (unsigned)pw->pw_uid : 0u,
-		 SESSION_MARK, pw ? (unsigned)pw->pw_uid : 0u, SESSION_MARK, tun);
-	if (!pw)
-		log_warn("no user %s: names on the customer LAN will not resolve", d->conf.dnsmasq_user);
-	if (nft_run(d, cmd) < 0)
+		 t, ext, tun, ext, tun, ext, tun, tun, ext, ext, tun, tun, tun, (unsigned)pw->pw_uid,
+		 SESSION_MARK, (unsigned)pw->pw_uid, SESSION_MARK, tun);
+	if (nftab_run(d->nft, cmd) < 0)
 		return -EIO;
 	d->has_nft = true;
 	return 0;
@@ -170,6 +173,7 @@ static void finish(struct masterd *d, const char *reason, bool tell)
 	d->carrier = false;
 	if (d->has_nft)
 		nft_remove(d);
+	extremity_forwarding(d, false);
 	dns_relay_to(d, NULL);
 	d->st = S_IDLE;
 	log_info("session with %s ended after %lds: %s", d->onsite, (long)(time(NULL) - d->started),
@@ -213,8 +217,12 @@ static void on_params(struct rdvlink *l, const char *out, const char *errors, vo
 		session_end(d, why);
 		return;
 	}
-	if (rules(d, true) < 0 || nft_add(d) < 0 ||
-	    write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0) {
+	if (nft_add(d) < 0) {
+		session_end(d, "this master cannot relay the customer's DNS safely (see masterd's log)");
+		return;
+	}
+	/* the filter first, then the routes and forwarding it guards */
+	if (rules(d, true) < 0 || extremity_forwarding(d, true) < 0) {
 		session_end(d, "cannot set up routing into the tunnel");
 		return;
 	}
@@ -229,6 +237,8 @@ static void trim(char *s)
 		s[--n] = '\0';
 }
 
+static void lan_checked(struct masterd *d, const char *out);
+
 static void on_dns(struct rdvlink *l, const char *out, const char *errors, void *data)
 {
 	struct masterd *d = data;
@@ -236,8 +246,8 @@ static void on_dns(struct rdvlink *l, const char *out, const char *errors, void 
 	(void)errors;
 	if (d->st != S_OPENING)
 		return;
-	snprintf(d->onsite_dns, sizeof(d->onsite_dns), "%s", out);
-	trim(d->onsite_dns);
+	/* usable servers only: never this machine's own resolvers (127/8) or broadcast */
+	ip4_server_list(out, 4, d->onsite_dns, sizeof(d->onsite_dns));
 	if (rdvlink_cmd(l, "get_vtun_parameters", CMD_TIMEOUT_S, on_params, d) < 0)
 		session_end(d, "the RDV server link went down");
 }
@@ -249,10 +259,43 @@ static void on_lan(struct rdvlink *l, const char *out, const char *errors, void 
 	(void)errors;
 	if (d->st != S_OPENING)
 		return;
-	snprintf(d->onsite_lan, sizeof(d->onsite_lan), "%s", out);
-	trim(d->onsite_lan);
+	lan_checked(d, out);
 	if (rdvlink_cmd(l, "show_remote_onsite_dns_server_list", CMD_TIMEOUT_S, on_dns, d) < 0)
 		session_end(d, "the RDV server link went down");
+}
+
+/*
+ * The onsite's LAN as the RDV server reports it: a CIDR or nothing. A LAN
+ * that overlaps the extremity subnet makes its hosts in the overlap look
+ * on-link to the laptop: say so, in the log and to masterdev.
+ */
+static void lan_checked(struct masterd *d, const char *out)
+{
+	char text[64], ext[24], net[24];
+	struct cidr4 lan, own = d->conf.address;
+
+	d->onsite_lan[0] = d->overlap[0] = '\0';
+	snprintf(text, sizeof(text), "%.*s", (int)strcspn(out, "\n"), out);
+	trim(text);
+	if (!text[0])
+		return;
+	if (cidr4_parse(text, &lan) < 0) {
+		log_warn("the RDV server reports an unusable LAN for %s: '%s'", d->onsite,
+			 str_printable(text));
+		return;
+	}
+	snprintf(d->onsite_lan, sizeof(d->onsite_lan), "%s", text);
+	if (!cidr4_overlap(&lan, &own))
+		return;
+	own.addr &= prefix_to_mask(own.prefix);
+	cidr4_format(&own, ext, sizeof(ext));
+	lan.addr &= prefix_to_mask(lan.prefix);
+	cidr4_format(&lan, net, sizeof(net));
+	snprintf(d->overlap, sizeof(d->overlap),
+		 "the customer LAN %s overlaps this master's adapter subnet %s: customer hosts in %s "
+		 "are unreachable from the laptop; set extremity.address in master.conf to a subnet "
+		 "outside %s and restart masterd", net, ext, lan.prefix < own.prefix ? ext : net, net);
+	log_warn("session with %s: %s", d->onsite, d->overlap);
 }
 
 /* The shell's own words name the refusal; they become the D-Bus error. */
@@ -281,6 +324,7 @@ static void on_connect(struct rdvlink *l, const char *out, const char *errors, v
 		colon = strstr(errors, ": ");
 		snprintf(msg, sizeof(msg), "%s", colon ? colon + 2 : errors);
 		trim(msg);
+		str_printable(msg);
 		log_warn("connect to %s refused: %s", d->onsite, msg);
 		reply_open(d, refusal(errors), msg);
 		d->st = S_IDLE;
@@ -306,7 +350,7 @@ void session_open(struct masterd *d, const char *onsite)
 	snprintf(d->onsite, sizeof(d->onsite), "%s", onsite);
 	d->st = S_OPENING;
 	d->started = time(NULL);
-	d->onsite_lan[0] = d->onsite_dns[0] = '\0';
+	d->onsite_lan[0] = d->onsite_dns[0] = d->overlap[0] = '\0';
 	snprintf(line, sizeof(line), "connect_to_onsite_dev %s", onsite);
 	log_info("opening a session with %s", onsite);
 	if (rdvlink_cmd(d->link, line, CMD_TIMEOUT_S, on_connect, d) < 0) {
@@ -335,7 +379,8 @@ void session_link_event(struct masterd *d, int ifindex, unsigned flags, bool gon
 		if (d->onsite_dns[0])
 			dns_relay_to(d, d->onsite_dns);
 		log_info("session established with %s: LAN %s, DNS %s, laptop on %s", d->onsite,
-			 d->onsite_lan, d->onsite_dns[0] ? d->onsite_dns : "none", d->ext);
+			 d->onsite_lan[0] ? d->onsite_lan : "not announced",
+			 d->onsite_dns[0] ? d->onsite_dns : "none", d->ext);
 		reply_open(d, NULL, NULL);
 	}
 }

@@ -29,6 +29,8 @@
 #include "dbusloop.h"
 #include "log.h"
 #include "masterd.h"
+#include "net.h"
+#include "nftab.h"
 #include "nl.h"
 #include "util.h"
 
@@ -37,38 +39,35 @@
 /* dnsmasq relays the laptop's queries: to the onsite's servers during a session */
 void dns_relay_to(struct masterd *d, const char *servers)
 {
-	char text[512] = "", own[256] = "", line[256], ip[64];
+	char text[512] = "", own[256] = "", mine[256] = "", line[256], ip[64];
 	const char *list = servers;
 	FILE *f;
-	uint32_t a;
 
 	if (!d->servers_file[0])
 		return;
 	if (!list) {
 		f = fopen(d->conf.resolv_conf, "re");
 		while (f && fgets(line, sizeof(line), f))
-			if (sscanf(line, "nameserver %63s", ip) == 1 && ip4_parse(ip, &a) == 0 &&
-			    (a >> 24) != 127) /* not a resolver of this very machine */
-				snprintf(own + strlen(own), sizeof(own) - strlen(own), "%s ", ip);
+			if (sscanf(line, "nameserver %63s", ip) == 1)
+				snprintf(mine + strlen(mine), sizeof(mine) - strlen(mine), "%s ", ip);
 		if (f)
 			fclose(f);
-		list = own;
+		list = mine;
 	}
-	for (const char *p = list; *p;) {
+	/* the same filter for the onsite's servers as for our own */
+	ip4_server_list(list, 4, own, sizeof(own));
+	for (const char *p = own; *p;) {
 		size_t n = strcspn(p, " ");
-		if (n && n < sizeof(ip)) {
-			memcpy(ip, p, n);
-			ip[n] = '\0';
-			if (ip4_parse(ip, &a) == 0)
-				snprintf(text + strlen(text), sizeof(text) - strlen(text), "server=%s\n", ip);
-		}
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "server=%.*s\n", (int)n, p);
 		p += n;
-		p += strspn(p, " ");
+		p += *p == ' ';
 	}
 	write_file_atomic(d->servers_file, text, 0644);
 	if (d->dnsmasq)
 		kill(child_pid(d->dnsmasq), SIGHUP);
 }
+
+static void schedule_retry(struct masterd *d);
 
 static void on_dnsmasq_exit(struct child *c, int code, int signo, void *data)
 {
@@ -76,8 +75,10 @@ static void on_dnsmasq_exit(struct child *c, int code, int signo, void *data)
 
 	(void)c;
 	d->dnsmasq = NULL;
-	log_err("dnsmasq on %s stopped (status %d, signal %d): the laptop gets no address",
-		d->ext, code, signo);
+	log_err("dnsmasq on %s stopped (status %d, signal %d): the laptop gets no address until "
+		"it runs again", d->ext, code, signo);
+	if (d->ext[0] && !d->stopping)
+		schedule_retry(d);
 }
 
 static int start_dnsmasq(struct masterd *d)
@@ -85,8 +86,10 @@ static int start_dnsmasq(struct masterd *d)
 	uint32_t a = d->conf.address.addr, net = a & prefix_to_mask(d->conf.address.prefix);
 	char self[16], first[16], last[16], mask[16], range[96], iface[32], listen[40];
 	char router[48], dns[48], mtu[48], leases[200], servers[220], user[48], label[48];
+	/* lo excluded: local users of the master must not resolve through the customer */
 	char *argv[] = { "/usr/sbin/dnsmasq", "--keep-in-foreground", "--log-facility=-",
-			 "--conf-file=/dev/null", "--bind-interfaces", iface, listen, "--port=53",
+			 "--conf-file=/dev/null", "--bind-interfaces", iface, "--except-interface=lo",
+			 listen, "--port=53",
 			 "--no-resolv", "--no-hosts", servers, range, router, dns, mtu, leases,
 			 "--dhcp-authoritative", "--pid-file=", user, NULL };
 
@@ -160,7 +163,19 @@ static int extremity_address(struct masterd *d, bool add)
 	return r;
 }
 
-static void adopt(struct masterd *d, struct rtnl_link *link)
+int extremity_forwarding(struct masterd *d, bool on)
+{
+	if (!d->ext[0])
+		return on ? -ENODEV : 0;
+	return if_sysctl(d->ext, "forwarding", on ? "1" : "0", NULL, 0);
+}
+
+/*
+ * Address, no forwarding (whatever the host's default), up, dnsmasq. On any
+ * failure nothing of it stays half done: the adapter is let go, and the next
+ * event on it or the retry timer tries again.
+ */
+static int adopt(struct masterd *d, struct rtnl_link *link)
 {
 	struct rtnl_link *change = rtnl_link_alloc();
 	char cidr[24];
@@ -177,12 +192,26 @@ static void adopt(struct masterd *d, struct rtnl_link *link)
 	rtnl_link_put(change);
 	if (r < 0) {
 		log_err("extremity %s: cannot set %s: %s", d->ext, cidr, nl_geterror(r));
-		return;
+		r = nl_errno(r);
+		goto fail;
 	}
+	/* laptop traffic is forwarded only during a session, into its tunnel */
+	if ((r = extremity_forwarding(d, false)) < 0)
+		goto fail;
+	if ((r = start_dnsmasq(d)) < 0) {
+		log_err("cannot start dnsmasq on %s: %s", d->ext, strerror(-r));
+		goto fail;
+	}
+	d->failures = 0;
 	log_info("extremity interface %s: %s, DHCP for the laptop", d->ext, cidr);
-	if (start_dnsmasq(d) < 0)
-		log_err("cannot start dnsmasq on %s", d->ext);
 	emit(d, "ExtremityChanged", d->ext);
+	return 0;
+fail:
+	extremity_address(d, false);
+	d->ext[0] = '\0';
+	d->ext_ifindex = 0;
+	schedule_retry(d);
+	return r;
 }
 
 static void drop_extremity(struct masterd *d)
@@ -213,26 +242,71 @@ static void link_seen(struct masterd *d, struct rtnl_link *link, bool gone)
 	adopt(d, link);
 }
 
-struct seen_ctx {
-	struct masterd *d;
-	bool gone;
-};
-
 static void on_link_object(struct nl_object *obj, void *arg)
 {
-	struct seen_ctx *ctx = arg;
-
-	link_seen(ctx->d, (struct rtnl_link *)obj, ctx->gone);
+	link_seen(arg, (struct rtnl_link *)obj, false);
 }
 
-static int on_nl_msg(struct nl_msg *msg, void *data)
+/* an adapter plugged before boot is there already: no event will say so */
+static void scan_links(struct masterd *d)
 {
-	int type = nlmsg_hdr(msg)->nlmsg_type;
-	struct seen_ctx ctx = { data, type == RTM_DELLINK };
+	struct nl_cache *cache;
 
-	if (type == RTM_NEWLINK || ctx.gone)
-		nl_msg_parse(msg, on_link_object, &ctx);
-	return NL_OK;
+	if (rtnl_link_alloc_cache(d->nl, AF_UNSPEC, &cache) < 0)
+		return;
+	nl_cache_foreach(cache, on_link_object, d);
+	nl_cache_free(cache);
+}
+
+/* after lost events: what is gone is gone, what is there is looked at again */
+static void resync(struct masterd *d)
+{
+	struct rtnl_link *link;
+
+	if (d->tun.has_tun && rtnl_link_get_kernel(d->nl, d->tun.ifindex, NULL, &link) < 0)
+		session_link_event(d, d->tun.ifindex, 0, true);
+	else if (d->tun.has_tun) {
+		session_link_event(d, d->tun.ifindex, rtnl_link_get_flags(link), false);
+		rtnl_link_put(link);
+	}
+	if (d->ext_ifindex && rtnl_link_get_kernel(d->nl, d->ext_ifindex, NULL, &link) < 0)
+		drop_extremity(d);
+	else if (d->ext_ifindex)
+		rtnl_link_put(link);
+	scan_links(d);
+}
+
+static void on_retry(void *data)
+{
+	struct masterd *d = data;
+
+	d->retry = NULL;
+	if (!d->ext[0])
+		scan_links(d);
+	else if (!d->dnsmasq && start_dnsmasq(d) < 0)
+		schedule_retry(d);
+	if (d->ext[0] && d->dnsmasq)
+		d->failures = 0;
+}
+
+/* 1, 2, 4 ... 30 s: a persistent fault is neither forgotten nor hammered */
+static void schedule_retry(struct masterd *d)
+{
+	unsigned s = d->failures < 5 ? 1u << d->failures : 30;
+
+	if (d->retry || d->stopping)
+		return;
+	d->failures++;
+	log_info("trying the extremity interface again in %u s", s);
+	loop_add_timer(d->loop, s * 1000ull, on_retry, d, &d->retry);
+}
+
+static void on_link_event(void *data, struct rtnl_link *link, bool gone)
+{
+	if (link)
+		link_seen(data, link, gone);
+	else
+		resync(data);
 }
 
 static void on_netlink(int fd, short revents, void *data)
@@ -241,37 +315,20 @@ static void on_netlink(int fd, short revents, void *data)
 
 	(void)fd;
 	(void)revents;
-	nl_recvmsgs_default(d->nl_events);
-}
-
-/* an adapter plugged before boot is there already: no event will say so */
-static void scan_links(struct masterd *d)
-{
-	struct nl_cache *cache;
-	struct seen_ctx ctx = { d, false };
-
-	if (rtnl_link_alloc_cache(d->nl, AF_UNSPEC, &cache) < 0)
-		return;
-	nl_cache_foreach(cache, on_link_object, &ctx);
-	nl_cache_free(cache);
+	nl_link_events_read(&d->events);
 }
 
 static int netlink_setup(struct masterd *d)
 {
 	int r;
 
-	d->nl = nl_socket_alloc();
-	d->nl_events = nl_socket_alloc();
-	if (!d->nl || !d->nl_events)
+	if (!(d->nl = nl_socket_alloc()))
 		return -ENOMEM;
-	if ((r = nl_connect(d->nl, NETLINK_ROUTE)) < 0 || (r = nl_connect(d->nl_events, NETLINK_ROUTE)) < 0)
+	if ((r = nl_connect(d->nl, NETLINK_ROUTE)) < 0)
 		return nl_errno(r);
-	nl_socket_disable_seq_check(d->nl_events);
-	nl_socket_modify_cb(d->nl_events, NL_CB_VALID, NL_CB_CUSTOM, on_nl_msg, d);
-	if ((r = nl_socket_add_membership(d->nl_events, RTNLGRP_LINK)) < 0 ||
-	    (r = nl_socket_set_nonblocking(d->nl_events)) < 0)
-		return nl_errno(r);
-	return loop_add_fd(d->loop, nl_socket_get_fd(d->nl_events), POLLIN, on_netlink, d, NULL);
+	if ((r = nl_link_events_open(&d->events, on_link_event, d)) < 0)
+		return r;
+	return loop_add_fd(d->loop, nl_link_events_fd(&d->events), POLLIN, on_netlink, d, NULL);
 }
 
 /* ---- D-Bus ------------------------------------------------------------------- */
@@ -279,7 +336,7 @@ static int netlink_setup(struct masterd *d)
 void reply_open(struct masterd *d, const char *error_name, const char *message)
 {
 	DBusMessage *r;
-	const char *lan = d->onsite_lan, *dns = d->onsite_dns;
+	const char *lan = d->onsite_lan, *dns = d->onsite_dns, *warning = d->overlap;
 
 	if (!d->pending_open)
 		return;
@@ -287,7 +344,7 @@ void reply_open(struct masterd *d, const char *error_name, const char *message)
 		r = dbus_message_new_error(d->pending_open, error_name, message);
 	else if ((r = dbus_message_new_method_return(d->pending_open)))
 		dbus_message_append_args(r, DBUS_TYPE_STRING, &lan, DBUS_TYPE_STRING, &dns,
-					 DBUS_TYPE_INVALID);
+					 DBUS_TYPE_STRING, &warning, DBUS_TYPE_INVALID);
 	if (r) {
 		dbus_connection_send(d->bus, r, NULL);
 		dbus_message_unref(r);
@@ -341,6 +398,8 @@ static void on_list(struct rdvlink *l, const char *out, const char *errors, void
 				}
 			}
 			if (k == 5 && device_name_valid(f[0])) {
+				for (int i = 1; i < 5; i++)
+					str_printable(f[i]);
 				dbus_message_iter_open_container(&arr, DBUS_TYPE_STRUCT, NULL, &st);
 				for (int i = 0; i < 5; i++)
 					dbus_message_iter_append_basic(&st, DBUS_TYPE_STRING, &f[i]);
@@ -542,7 +601,7 @@ int main(int argc, char **argv)
 	struct masterd d = { 0 };
 	const char *path = MASTER_CONF_PATH;
 	bool foreground = false, check = false, debug = false;
-	char err[4096], cmd[160];
+	char err[4096];
 	uint64_t deadline;
 	int c, r;
 
@@ -572,19 +631,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((mkdir(d.conf.link.run_dir, 0700) < 0 && errno != EEXIST) || loop_new(&d.loop) < 0 ||
 	    loop_add_signals(d.loop, signals, 2, on_signal_quit, &d) < 0 || netlink_setup(&d) < 0 ||
-	    !(d.nft = nft_ctx_new(NFT_CTX_DEFAULT)) || bus_setup(&d) < 0) {
+	    !(d.nft = nftab_new()) || bus_setup(&d) < 0) {
 		log_err("cannot start");
 		return 1;
 	}
 	/* dnsmasq drops to its user; the run dir must let it keep its leases */
 	chmod(d.conf.link.run_dir, 0755);
-	nft_ctx_buffer_output(d.nft);
-	nft_ctx_buffer_error(d.nft);
 	/* what a previous run may have left */
 	nl_link_delete(d.nl, d.conf.tunnel_interface);
-	snprintf(cmd, sizeof(cmd), "add table inet %s\ndelete table inet %s\n", d.conf.nft_table,
-		 d.conf.nft_table);
-	nft_run_cmd_from_buffer(d.nft, cmd);
+	nftab_reset(d.nft, d.conf.nft_table);
 	log_info("starting: device %s, RDV server %s:%u, extremity interfaces %s%s",
 		 d.conf.link.device, d.conf.link.host, d.conf.link.port, d.conf.extremity_pattern,
 		 d.conf.require_usb ? " on a USB bus" : "");
@@ -597,6 +652,7 @@ int main(int argc, char **argv)
 	rdvlink_stop(d.link);
 	d.link = NULL;
 	child_stop(d.dnsmasq);
+	loop_cancel_timer(d.loop, d.retry);
 	if (d.ext[0])
 		extremity_address(&d, false);
 	deadline = now_ms() + 2000;
@@ -605,7 +661,7 @@ int main(int argc, char **argv)
 	child_kill_all();
 	nft_ctx_free(d.nft);
 	nl_socket_free(d.nl);
-	nl_socket_free(d.nl_events);
+	nl_link_events_close(&d.events);
 	dbus_connection_close(d.bus);
 	dbus_connection_unref(d.bus);
 	loop_free(d.loop);

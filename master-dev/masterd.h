@@ -6,6 +6,7 @@
 #include "devtunnel.h"
 #include "loop.h"
 #include "master-conf.h"
+#include "nl.h"
 #include "rdvlink.h"
 
 #define MASTER_BUS_NAME "org.rdvkit.Master"
@@ -25,13 +26,16 @@ struct masterd {
 	struct loop *loop;
 	DBusConnection *bus;
 	struct rdvlink *link;
-	struct nl_sock *nl, *nl_events;
+	struct nl_sock *nl;
+	struct nl_link_events events;
 	struct nft_ctx *nft;
 	bool stopping;
 	/* the extremity interface and its DHCP/DNS server */
 	char ext[16];
 	int ext_ifindex;
 	struct child *dnsmasq;
+	struct loop_timer *retry;  /* adopting the adapter or restarting dnsmasq again */
+	unsigned failures;
 	char servers_file[200];
 	/* the session */
 	enum session_state st;
@@ -42,6 +46,7 @@ struct masterd {
 	struct devtunnel tun;
 	bool has_nft, has_rules, carrier;
 	char onsite_lan[32], onsite_dns[80];
+	char overlap[400];         /* why some customer hosts are unreachable, or "" */
 	struct loop_timer *timer;
 	time_t started;
 };
@@ -56,3 +61,5 @@ void session_link_event(struct masterd *d, int ifindex, unsigned flags, bool gon
 void dns_relay_to(struct masterd *d, const char *servers); /* NULL: the master's own */
 void reply_open(struct masterd *d, const char *error_name, const char *message);
 void emit_session_ended(struct masterd *d, const char *reason);
+/* forwarding of what enters on the extremity interface: only during a session */
+int extremity_forwarding(struct masterd *d, bool on);

@@ -140,7 +140,7 @@ static void on_quit(int signo, void *data)
 static int open_session(DBusConnection *bus, const char *id)
 {
 	static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
-	const char *lan = "", *dns = "";
+	const char *lan = "", *dns = "", *warning = "";
 	DBusMessage *r;
 	int code = EX_OK;
 
@@ -158,9 +158,12 @@ static int open_session(DBusConnection *bus, const char *id)
 	r = call(bus, "Open", id, 90000, &code);
 	if (!r)
 		return code;
-	dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &lan, DBUS_TYPE_STRING, &dns, DBUS_TYPE_INVALID);
+	dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &lan, DBUS_TYPE_STRING, &dns, DBUS_TYPE_STRING,
+			      &warning, DBUS_TYPE_INVALID);
 	printf("Onsite %s: customer LAN %s%s%s\n", id, lan[0] ? lan : "(not announced)",
 	       dns[0] ? ", DNS " : "", dns);
+	if (warning[0])
+		printf("Warning: %s\n", warning);
 	printf("Session established: the laptop on the master's USB-Ethernet adapter reaches the "
 	       "customer LAN. Ctrl-C to end.\n");
 	fflush(stdout);

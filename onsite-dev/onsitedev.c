@@ -25,6 +25,7 @@
 #include "child.h"
 #include "log.h"
 #include "net.h"
+#include "nftab.h"
 #include "nl.h"
 #include "onsite-conf.h"
 #include "rdvlink.h"
@@ -43,17 +44,20 @@ struct onsited {
 	struct onsite_conf conf;
 	struct loop *loop;
 	struct rdvlink *link;
-	struct nl_sock *nl, *nl_events;
+	struct nl_sock *nl;
+	struct nl_link_events events;
 	struct nft_ctx *nft;
 	struct loop_timer *timer;
 	bool stopping;
 	/* announce */
 	char lines[4][256];
 	unsigned n_lines, next_line;
+	char lan[32], dns[80];     /* as announced: all a master may reach */
 	/* session */
 	bool in_session;
 	struct devtunnel tun;
 	bool has_nft, carrier;
+	char lan_forwarding[8];    /* the LAN interface's forwarding before the session, or "" */
 	struct child *probe;
 	time_t started;
 };
@@ -83,23 +87,20 @@ static void lan_address(struct onsited *d, char *buf, size_t len)
 	nl_cache_free(cache);
 }
 
+/* the LAN's DNS servers, as a master may use them: never this machine's own (127/8) */
 static void dns_servers(struct onsited *d, char *buf, size_t len)
 {
 	FILE *f = fopen(d->conf.resolv_conf, "re");
-	char line[256], ip[64];
-	unsigned n = 0;
-	uint32_t a;
+	char line[256], ip[64], all[256] = "";
 
 	buf[0] = '\0';
 	if (!f)
 		return;
-	while (n < 4 && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "nameserver %63s", ip) == 1 && ip4_parse(ip, &a) == 0) {
-			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", n ? " " : "", ip);
-			n++;
-		}
-	}
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "nameserver %63s", ip) == 1)
+			snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s ", ip);
 	fclose(f);
+	ip4_server_list(all, 4, buf, len);
 }
 
 static void on_announced(struct rdvlink *l, const char *out, const char *errors, void *data)
@@ -119,10 +120,10 @@ static void on_announced(struct rdvlink *l, const char *out, const char *errors,
 
 static void announce(struct onsited *d)
 {
-	char lan[32], dns[80], host[HOSTNAME_MAX + 1];
+	char *lan = d->lan, *dns = d->dns, host[HOSTNAME_MAX + 1];
 
-	lan_address(d, lan, sizeof(lan));
-	dns_servers(d, dns, sizeof(dns));
+	lan_address(d, d->lan, sizeof(d->lan));
+	dns_servers(d, d->dns, sizeof(d->dns));
 	if (d->conf.hostname[0])
 		snprintf(host, sizeof(host), "%s", d->conf.hostname);
 	else if (gethostname(host, sizeof(host)) < 0 || !hostname_valid(host))
@@ -143,53 +144,82 @@ static void announce(struct onsited *d)
 
 /* ---- the session ------------------------------------------------------------ */
 
-static int nft_run(struct onsited *d, const char *cmd)
-{
-	if (nft_run_cmd_from_buffer(d->nft, cmd) != 0) {
-		log_err("nftables: %s", nft_ctx_get_error_buffer(d->nft));
-		return -EIO;
-	}
-	return 0;
-}
-
 static void nft_remove(struct onsited *d)
 {
-	char cmd[160];
-
-	snprintf(cmd, sizeof(cmd), "add table inet %s\ndelete table inet %s\n", d->conf.nft_table,
-		 d->conf.nft_table);
-	nft_run(d, cmd);
+	nftab_reset(d->nft, d->conf.nft_table);
 	d->has_nft = false;
 }
 
-/* Tunnel traffic reaches the LAN only, NATed to this device's LAN address. */
-static int nft_add(struct onsited *d)
+/*
+ * Tunnel traffic reaches the announced LAN and the announced DNS servers
+ * (port 53) only, NATed to this device's LAN address: never the Internet
+ * behind the customer's router, never another network of the customer's.
+ */
+static int nft_add(struct onsited *d, bool lan_was_routing)
 {
 	const char *t = d->conf.nft_table, *tun = d->conf.tunnel_interface, *lan = d->conf.lan_interface;
 	uint32_t n = d->tun.net;
-	char cmd[1536];
+	struct cidr4 net;
+	char cmd[2048], to_lan[96] = "", to_dns[256] = "", set[100] = "", lan_only[64] = "";
 
+	if (cidr4_parse(d->lan, &net) == 0) {
+		net.addr &= prefix_to_mask(net.prefix);
+		cidr4_format(&net, set, sizeof(set));
+		snprintf(to_lan, sizeof(to_lan), "  iifname \"%s\" oifname \"%s\" ip daddr %s accept\n", tun,
+			 lan, set);
+	}
+	if (d->dns[0]) {
+		snprintf(set, sizeof(set), "%s", d->dns);
+		for (char *p = set; (p = strchr(p, ' ')); p++)
+			*p = ',';
+		snprintf(to_dns, sizeof(to_dns),
+			 "  iifname \"%s\" oifname \"%s\" ip daddr { %s } udp dport 53 accept\n"
+			 "  iifname \"%s\" oifname \"%s\" ip daddr { %s } tcp dport 53 accept\n",
+			 tun, lan, set, tun, lan, set);
+	}
+	/* forwarding on the LAN interface is ours for the replies only */
+	if (!lan_was_routing)
+		snprintf(lan_only, sizeof(lan_only), "  iifname \"%s\" drop\n", lan);
 	snprintf(cmd, sizeof(cmd),
 		 "table inet %s {\n"
 		 " chain forward {\n"
 		 "  type filter hook forward priority filter; policy accept;\n"
 		 "  iifname \"%s\" oifname \"%s\" tcp flags syn tcp option maxseg size set rt mtu\n"
-		 "  iifname \"%s\" oifname \"%s\" accept\n"
+		 "%s%s"
 		 "  iifname \"%s\" oifname \"%s\" ct state established,related accept\n"
 		 "  iifname \"%s\" drop\n"
 		 "  oifname \"%s\" drop\n"
+		 "%s"
 		 " }\n"
 		 " chain postrouting {\n"
 		 "  type nat hook postrouting priority srcnat; policy accept;\n"
 		 "  oifname \"%s\" ip saddr %u.%u.%u.%u/30 masquerade\n"
 		 " }\n"
 		 "}\n",
-		 t, tun, lan, tun, lan, lan, tun, tun, tun, lan, n >> 24, (n >> 16) & 255,
+		 t, tun, lan, to_lan, to_dns, lan, tun, tun, tun, lan_only, lan, n >> 24, (n >> 16) & 255,
 		 (n >> 8) & 255, n & 255);
-	if (nft_run(d, cmd) < 0)
+	if (nftab_run(d->nft, cmd) < 0)
 		return -EIO;
 	d->has_nft = true;
 	return 0;
+}
+
+/* replies from the LAN go into the tunnel: the LAN interface forwards during a session */
+static int lan_forwarding_on(struct onsited *d)
+{
+	int r = if_sysctl(d->conf.lan_interface, "forwarding", "1", d->lan_forwarding,
+			  sizeof(d->lan_forwarding));
+
+	if (r < 0)
+		d->lan_forwarding[0] = '\0';
+	return r;
+}
+
+static void lan_forwarding_restore(struct onsited *d)
+{
+	if (d->lan_forwarding[0])
+		if_sysctl(d->conf.lan_interface, "forwarding", d->lan_forwarding, NULL, 0);
+	d->lan_forwarding[0] = '\0';
 }
 
 static void end_session(struct onsited *d, const char *why)
@@ -203,6 +233,7 @@ static void end_session(struct onsited *d, const char *why)
 	d->probe = NULL;
 	devtunnel_stop(&d->tun);
 	d->carrier = false;
+	lan_forwarding_restore(d);
 	if (d->has_nft)
 		nft_remove(d);
 	log_info("session ended after %lds: %s", (long)(time(NULL) - d->started), why);
@@ -261,6 +292,7 @@ static void on_params(struct rdvlink *l, const char *out, const char *errors, vo
 {
 	struct onsited *d = data;
 	const char *why;
+	char was[8];
 
 	(void)l;
 	(void)errors;
@@ -268,7 +300,9 @@ static void on_params(struct rdvlink *l, const char *out, const char *errors, vo
 		session_over(d, why);
 		return;
 	}
-	if (nft_add(d) < 0 || write_sysctl("/proc/sys/net/ipv4/ip_forward", "1") < 0) {
+	/* the filter first, then the forwarding it guards */
+	if (if_sysctl(d->conf.lan_interface, "forwarding", NULL, was, sizeof(was)) < 0 ||
+	    nft_add(d, !strcmp(was, "1")) < 0 || lan_forwarding_on(d) < 0) {
 		session_over(d, "cannot set up NAT to the LAN");
 		return;
 	}
@@ -353,16 +387,10 @@ static void probe_tunnel(struct onsited *d)
 
 /* ---- netlink: the tunnel's carrier ------------------------------------------- */
 
-static void on_link_object(struct nl_object *obj, void *arg)
+static void tunnel_state(struct onsited *d, unsigned flags, bool gone)
 {
-	struct onsited *d = ((void **)arg)[0];
-	bool gone = *(bool *)((void **)arg)[1];
-	struct rtnl_link *link = (struct rtnl_link *)obj;
-	unsigned flags = rtnl_link_get_flags(link);
 	bool carrier = (flags & IFF_UP) && (flags & IFF_LOWER_UP);
 
-	if (!d->in_session || !d->tun.has_tun || rtnl_link_get_ifindex(link) != d->tun.ifindex)
-		return;
 	if (gone || (d->carrier && !carrier)) {
 		if (gone)
 			d->tun.has_tun = false;
@@ -377,15 +405,25 @@ static void on_link_object(struct nl_object *obj, void *arg)
 	}
 }
 
-static int on_nl_msg(struct nl_msg *msg, void *data)
+static void on_link_event(void *data, struct rtnl_link *link, bool gone)
 {
-	int type = nlmsg_hdr(msg)->nlmsg_type;
-	bool gone = type == RTM_DELLINK;
-	void *arg[2] = { data, &gone };
+	struct onsited *d = data;
+	struct rtnl_link *now;
 
-	if (type == RTM_NEWLINK || gone)
-		nl_msg_parse(msg, on_link_object, arg);
-	return NL_OK;
+	if (!d->in_session || !d->tun.has_tun)
+		return;
+	if (link) {
+		if (rtnl_link_get_ifindex(link) == d->tun.ifindex)
+			tunnel_state(d, rtnl_link_get_flags(link), gone);
+		return;
+	}
+	/* events were lost: ask */
+	if (rtnl_link_get_kernel(d->nl, d->tun.ifindex, NULL, &now) < 0) {
+		tunnel_state(d, 0, true);
+		return;
+	}
+	tunnel_state(d, rtnl_link_get_flags(now), false);
+	rtnl_link_put(now);
 }
 
 static void on_netlink(int fd, short revents, void *data)
@@ -394,25 +432,20 @@ static void on_netlink(int fd, short revents, void *data)
 
 	(void)fd;
 	(void)revents;
-	nl_recvmsgs_default(d->nl_events);
+	nl_link_events_read(&d->events);
 }
 
 static int netlink_setup(struct onsited *d)
 {
 	int r;
 
-	d->nl = nl_socket_alloc();
-	d->nl_events = nl_socket_alloc();
-	if (!d->nl || !d->nl_events)
+	if (!(d->nl = nl_socket_alloc()))
 		return -ENOMEM;
-	if ((r = nl_connect(d->nl, NETLINK_ROUTE)) < 0 || (r = nl_connect(d->nl_events, NETLINK_ROUTE)) < 0)
+	if ((r = nl_connect(d->nl, NETLINK_ROUTE)) < 0)
 		return nl_errno(r);
-	nl_socket_disable_seq_check(d->nl_events);
-	nl_socket_modify_cb(d->nl_events, NL_CB_VALID, NL_CB_CUSTOM, on_nl_msg, d);
-	if ((r = nl_socket_add_membership(d->nl_events, RTNLGRP_LINK)) < 0 ||
-	    (r = nl_socket_set_nonblocking(d->nl_events)) < 0)
-		return nl_errno(r);
-	return loop_add_fd(d->loop, nl_socket_get_fd(d->nl_events), POLLIN, on_netlink, d, NULL);
+	if ((r = nl_link_events_open(&d->events, on_link_event, d)) < 0)
+		return r;
+	return loop_add_fd(d->loop, nl_link_events_fd(&d->events), POLLIN, on_netlink, d, NULL);
 }
 
 /* ---- main -------------------------------------------------------------------- */
@@ -474,12 +507,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((mkdir(d.conf.link.run_dir, 0700) < 0 && errno != EEXIST) || loop_new(&d.loop) < 0 ||
 	    loop_add_signals(d.loop, signals, 2, on_signal, &d) < 0 || netlink_setup(&d) < 0 ||
-	    !(d.nft = nft_ctx_new(NFT_CTX_DEFAULT))) {
+	    !(d.nft = nftab_new())) {
 		log_err("cannot start: %s", strerror(errno));
 		return 1;
 	}
-	nft_ctx_buffer_output(d.nft);
-	nft_ctx_buffer_error(d.nft);
 	/* what a previous run may have left */
 	nl_link_delete(d.nl, d.conf.tunnel_interface);
 	nft_remove(&d);
@@ -504,7 +535,7 @@ int main(int argc, char **argv)
 	child_kill_all();
 	nft_ctx_free(d.nft);
 	nl_socket_free(d.nl);
-	nl_socket_free(d.nl_events);
+	nl_link_events_close(&d.events);
 	loop_free(d.loop);
 	log_info("stopped");
 	return r < 0 ? 1 : 0;

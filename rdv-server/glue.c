@@ -1,7 +1,10 @@
 /*
  * Policy routing of a session through libnl: traffic that enters on one
  * side's tunnel is looked up in that side's table, whose only route is the
- * other side's tunnel. Also watches links for tunnels coming and going.
+ * other side's tunnel. Also watches links for tunnels coming and going. The
+ * host forwards nothing but what enters on a session's tunnels (per
+ * interface, see nl_tun_create), and only between the pair of a session
+ * (nft.c).
  */
 #include <errno.h>
 #include <linux/fib_rules.h>
@@ -237,60 +240,27 @@ int glue_link_stats(struct rdvd *d, int ifindex, uint64_t *rx_bytes)
 	return 0;
 }
 
-struct link_msg {
-	struct rdvd *d;
-	bool gone;
-};
-
-static void on_link_object(struct nl_object *obj, void *arg)
-{
-	struct link_msg *lm = arg;
-	struct rtnl_link *link = (struct rtnl_link *)obj;
-	const char *name = rtnl_link_get_name(link);
-
-	if (!name)
-		return;
-	session_link_event(lm->d, rtnl_link_get_ifindex(link), rtnl_link_get_flags(link), lm->gone,
-			   rtnl_link_get_stat(link, RTNL_LINK_RX_BYTES));
-}
-
-static int on_event(struct nl_msg *msg, void *arg)
-{
-	struct link_msg lm = { arg, nlmsg_hdr(msg)->nlmsg_type == RTM_DELLINK };
-
-	if (nlmsg_hdr(msg)->nlmsg_type == RTM_NEWLINK || lm.gone)
-		nl_msg_parse(msg, on_link_object, &lm);
-	return NL_OK;
-}
+static void on_link(void *data, struct rtnl_link *link, bool gone);
 
 int glue_init(struct rdvd *d)
 {
 	int r;
 
-	d->nl = nl_socket_alloc();
-	d->nl_events = nl_socket_alloc();
-	if (!d->nl || !d->nl_events)
+	if (!(d->nl = nl_socket_alloc()))
 		return -ENOMEM;
-	if ((r = nl_connect(d->nl, NETLINK_ROUTE)) < 0 ||
-	    (r = nl_connect(d->nl_events, NETLINK_ROUTE)) < 0)
+	if ((r = nl_connect(d->nl, NETLINK_ROUTE)) < 0)
 		return nl_errno(r);
-	nl_socket_disable_seq_check(d->nl_events);
-	nl_socket_modify_cb(d->nl_events, NL_CB_VALID, NL_CB_CUSTOM, on_event, d);
-	if ((r = nl_socket_add_membership(d->nl_events, RTNLGRP_LINK)) < 0 ||
-	    (r = nl_socket_set_nonblocking(d->nl_events)) < 0)
-		return nl_errno(r);
-	nl_socket_set_buffer_size(d->nl_events, 1 << 20, 0);
-	return 0;
+	return nl_link_events_open(&d->events, on_link, d);
 }
 
 void glue_fini(struct rdvd *d)
 {
 	nl_socket_free(d->nl);
-	nl_socket_free(d->nl_events);
-	d->nl = d->nl_events = NULL;
+	d->nl = NULL;
+	nl_link_events_close(&d->events);
 }
 
-int glue_event_fd(struct rdvd *d) { return nl_socket_get_fd(d->nl_events); }
+int glue_event_fd(struct rdvd *d) { return nl_link_events_fd(&d->events); }
 
 /* After lost notifications, asks the kernel for the state of every tunnel. */
 static void resync_links(struct rdvd *d)
@@ -322,15 +292,15 @@ static void resync_links(struct rdvd *d)
 	free(idx);
 }
 
-void glue_process_events(struct rdvd *d)
+static void on_link(void *data, struct rtnl_link *link, bool gone)
 {
-	int r = nl_recvmsgs_default(d->nl_events);
+	struct rdvd *d = data;
 
-	if (r == -NLE_NOMEM) {
-		/* the socket overflowed (ENOBUFS): events were lost */
-		log_warn("link events lost, checking every tunnel");
+	if (!link)
 		resync_links(d);
-	} else if (r < 0 && r != -NLE_AGAIN) {
-		log_warn("link events: %s", nl_geterror(r));
-	}
+	else if (rtnl_link_get_name(link))
+		session_link_event(d, rtnl_link_get_ifindex(link), rtnl_link_get_flags(link), gone,
+				   rtnl_link_get_stat(link, RTNL_LINK_RX_BYTES));
 }
+
+void glue_process_events(struct rdvd *d) { nl_link_events_read(&d->events); }

@@ -8,32 +8,17 @@
 #include <stdio.h>
 #include <string.h>
 #include "log.h"
+#include "nftab.h"
 #include "rdvd.h"
-
-static int run(struct rdvd *d, const char *cmd)
-{
-	const char *err;
-	int r;
-
-	r = nft_run_cmd_from_buffer(d->nft, cmd);
-	err = nft_ctx_get_error_buffer(d->nft);
-	if (r != 0) {
-		log_err("nftables: %s", err && *err ? err : "command failed");
-		return -EIO;
-	}
-	return 0;
-}
 
 int nft_setup(struct rdvd *d)
 {
 	const char *t = d->conf.nft_table, *p = d->conf.ifname_prefix;
 	char cmd[2048];
 
-	d->nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	d->nft = nftab_new();
 	if (!d->nft)
 		return -ENOMEM;
-	nft_ctx_buffer_output(d->nft);
-	nft_ctx_buffer_error(d->nft);
 	/* "add; delete" in one batch: drops a predecessor's table if there is one. */
 	snprintf(cmd, sizeof(cmd),
 		 "add table inet %s\ndelete table inet %s\n"
@@ -59,17 +44,14 @@ int nft_setup(struct rdvd *d)
 		 " }\n"
 		 "}\n",
 		 t, t, t, p, p, p, p, p);
-	return run(d, cmd);
+	return nftab_run(d->nft, cmd);
 }
 
 void nft_teardown(struct rdvd *d)
 {
-	char cmd[128];
-
 	if (!d->nft)
 		return;
-	snprintf(cmd, sizeof(cmd), "delete table inet %s\n", d->conf.nft_table);
-	run(d, cmd);
+	nftab_reset(d->nft, d->conf.nft_table);
 	nft_ctx_free(d->nft);
 	d->nft = NULL;
 }
@@ -84,7 +66,7 @@ static int session_elements(struct rdvd *d, const struct session *s, const char 
 		 "%s element inet %s pairs { \"%s\" . \"%s\", \"%s\" . \"%s\" }\n"
 		 "%s element inet %s nat_out { \"%s\" }\n",
 		 verb, t, m, o, o, m, verb, t, o);
-	return run(d, cmd);
+	return nftab_run(d->nft, cmd);
 }
 
 int nft_session_add(struct rdvd *d, const struct session *s)

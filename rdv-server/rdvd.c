@@ -70,10 +70,7 @@ static int setup(struct rdvd *d)
 	glue_purge(d);
 	if ((r = nft_setup(d)) < 0)
 		return r;
-	if ((r = write_sysctl("/proc/sys/net/ipv4/ip_forward", "1")) < 0) {
-		log_err("cannot enable IP forwarding: %s", strerror(-r));
-		return r;
-	}
+	/* no host-wide ip_forward: each session's tunnels forward (nl_tun_create) */
 	if ((r = loop_add_fd(d->loop, glue_event_fd(d), POLLIN, on_netlink, d, NULL)) < 0)
 		return r;
 	return bus_setup(d);

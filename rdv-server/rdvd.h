@@ -1,5 +1,6 @@
 /* The broker daemon's shared state: devices online, sessions, subsystems. */
 #pragma once
+#include "nl.h"
 #include <dbus/dbus.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -85,7 +86,7 @@ struct rdvd {
 	struct device *devices;
 	struct session *sessions;
 	struct nl_sock *nl;        /* requests */
-	struct nl_sock *nl_events; /* link notifications */
+	struct nl_link_events events; /* link notifications */
 	struct nft_ctx *nft;
 	struct loop_timer *limits_timer;
 	struct attempts *attempts; /* per master account, see limits.c */

@@ -82,6 +82,43 @@ uint32_t prefix_to_mask(unsigned prefix)
 	return prefix ? ~0u << (32 - prefix) : 0;
 }
 
+bool cidr4_overlap(const struct cidr4 *a, const struct cidr4 *b)
+{
+	uint32_t mask = prefix_to_mask(a->prefix < b->prefix ? a->prefix : b->prefix);
+
+	return (a->addr & mask) == (b->addr & mask);
+}
+
+bool ip4_server_usable(uint32_t a)
+{
+	return (a >> 24) != 0 && (a >> 24) != 127 && a < 0xe0000000u;
+}
+
+unsigned ip4_server_list(const char *list, unsigned max, char *out, size_t outlen)
+{
+	unsigned n = 0;
+	char ip[16];
+	uint32_t a;
+
+	if (outlen)
+		out[0] = '\0';
+	for (const char *p = list; *p && n < max;) {
+		size_t len = strcspn(p, " \t\n");
+		if (len && len < sizeof(ip)) {
+			memcpy(ip, p, len);
+			ip[len] = '\0';
+			if (ip4_parse(ip, &a) == 0 && ip4_server_usable(a) &&
+			    strlen(out) + len + 2 <= outlen) {
+				snprintf(out + strlen(out), outlen - strlen(out), "%s%s", n ? " " : "", ip);
+				n++;
+			}
+		}
+		p += len;
+		p += strspn(p, " \t\n");
+	}
+	return n;
+}
+
 bool ifname_valid(const char *name)
 {
 	size_t len = strlen(name);

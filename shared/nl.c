@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -12,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "log.h"
+#include "net.h"
 
 int nl_errno(int nlerr)
 {
@@ -26,6 +28,37 @@ int nl_errno(int nlerr)
 	case NLE_NODEV: return -ENODEV;
 	default: return -EIO;
 	}
+}
+
+int if_sysctl(const char *ifname, const char *key, const char *value, char *prev, size_t prevlen)
+{
+	char path[128];
+	ssize_t n;
+	int fd, r = 0;
+
+	if (!ifname_valid(ifname))
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/%s", ifname, key);
+	fd = open(path, (value ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (prev && prevlen) {
+		n = read(fd, prev, prevlen - 1);
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		prev[n] = '\0';
+		prev[strcspn(prev, "\n")] = '\0';
+	}
+	if (value && pwrite(fd, value, strlen(value), 0) != (ssize_t)strlen(value))
+		r = -errno;
+out:
+	close(fd);
+	if (r < 0)
+		log_err("cannot %s net.ipv4.conf.%s.%s%s%s: %s", value ? "set" : "read", ifname, key,
+			value ? " to " : "", value ? value : "", strerror(-r));
+	return r;
 }
 
 static int make_persistent_tun(const char *name)
@@ -65,6 +98,10 @@ int nl_tun_create(struct nl_sock *nl, const char *name, uint32_t a, unsigned pre
 	if ((r = rtnl_link_get_kernel(nl, 0, name, &link)) < 0)
 		goto out;
 	*ifindex = rtnl_link_get_ifindex(link);
+	if (if_sysctl(name, "forwarding", "1", NULL, 0) < 0 || if_sysctl(name, "rp_filter", "2", NULL, 0) < 0) {
+		r = -NLE_FAILURE;
+		goto out;
+	}
 	addr = rtnl_addr_alloc();
 	change = rtnl_link_alloc();
 	if (!addr || !change || nl_addr_parse(cidr, AF_INET, &local) < 0) {
@@ -104,4 +141,67 @@ int nl_link_delete(struct nl_sock *nl, const char *name)
 	if (r < 0)
 		log_warn("cannot remove %s: %s", name, nl_geterror(r));
 	return nl_errno(r);
+}
+
+struct link_msg {
+	struct nl_link_events *ev;
+	bool gone;
+};
+
+static void on_link_object(struct nl_object *obj, void *arg)
+{
+	struct link_msg *lm = arg;
+
+	lm->ev->fn(lm->ev->data, (struct rtnl_link *)obj, lm->gone);
+}
+
+static int on_link_msg(struct nl_msg *msg, void *arg)
+{
+	int type = nlmsg_hdr(msg)->nlmsg_type;
+	struct link_msg lm = { arg, type == RTM_DELLINK };
+
+	if (type == RTM_NEWLINK || lm.gone)
+		nl_msg_parse(msg, on_link_object, &lm);
+	return NL_OK;
+}
+
+int nl_link_events_open(struct nl_link_events *ev, nl_link_fn fn, void *data)
+{
+	int r;
+
+	ev->fn = fn;
+	ev->data = data;
+	if (!(ev->sock = nl_socket_alloc()))
+		return -ENOMEM;
+	if ((r = nl_connect(ev->sock, NETLINK_ROUTE)) < 0)
+		return nl_errno(r);
+	nl_socket_disable_seq_check(ev->sock);
+	nl_socket_modify_cb(ev->sock, NL_CB_VALID, NL_CB_CUSTOM, on_link_msg, ev);
+	if ((r = nl_socket_add_membership(ev->sock, RTNLGRP_LINK)) < 0 ||
+	    (r = nl_socket_set_nonblocking(ev->sock)) < 0)
+		return nl_errno(r);
+	/* a burst of tunnels coming and going must not overflow it easily */
+	nl_socket_set_buffer_size(ev->sock, 1 << 20, 0);
+	return 0;
+}
+
+int nl_link_events_fd(const struct nl_link_events *ev) { return nl_socket_get_fd(ev->sock); }
+
+void nl_link_events_read(struct nl_link_events *ev)
+{
+	int r = nl_recvmsgs_default(ev->sock);
+
+	if (r == -NLE_NOMEM) {
+		/* the socket overflowed (ENOBUFS): events were lost */
+		log_warn("link events lost: asking the kernel again");
+		ev->fn(ev->data, NULL, false);
+	} else if (r < 0 && r != -NLE_AGAIN) {
+		log_warn("link events: %s", nl_geterror(r));
+	}
+}
+
+void nl_link_events_close(struct nl_link_events *ev)
+{
+	nl_socket_free(ev->sock);
+	ev->sock = NULL;
 }

@@ -67,6 +67,22 @@ struct queued {
 };
 
 static int connect_now(struct rdvlink *l);
+
+/*
+ * What the shell sends may hold a tunnel secret (get_vtun_parameters): no
+ * copy of it goes back to the allocator readable.
+ */
+static void free_wiped(char *p, size_t size)
+{
+	if (p)
+		explicit_bzero(p, size);
+	free(p);
+}
+
+static void free_answer(char *answer)
+{
+	free_wiped(answer, answer ? strlen(answer) : 0);
+}
 static void send_next(struct rdvlink *l);
 static void drop_queue(struct rdvlink *l);
 static void schedule_retry(struct rdvlink *l);
@@ -78,7 +94,7 @@ static bool leave(struct rdvlink *l) /* false: l is gone */
 {
 	if (--l->depth || !l->doomed)
 		return true;
-	free(l->out);
+	free_wiped(l->out, OUT_MAX);
 	free(l);
 	return false;
 }
@@ -89,7 +105,7 @@ static void teardown(struct rdvlink *l)
 	l->timer = NULL;
 	loop_cancel_timer(l->loop, l->grace);
 	l->grace = NULL;
-	free(l->answer);
+	free_answer(l->answer);
 	l->answer = NULL;
 	loop_remove_fd(l->loop, l->out_src);
 	loop_remove_fd(l->loop, l->err_src);
@@ -152,6 +168,7 @@ static void fail(struct rdvlink *l, const char *why)
 	l->up = false;
 	l->busy = false;
 	l->reply = NULL;
+	explicit_bzero(l->out, l->used);
 	l->used = 0;
 	drop_queue(l);
 	schedule_retry(l);
@@ -199,7 +216,7 @@ static void on_grace(void *data)
 	enter(l);
 	if (reply)
 		reply(l, answer, l->err, l->reply_data);
-	free(answer);
+	free_answer(answer);
 	if (leave(l))
 		send_next(l);
 }
@@ -233,6 +250,7 @@ static bool scan(struct rdvlink *l) /* false: l is gone */
 			return true; /* failed meanwhile */
 		/* the callback may have sent the next command: keep what followed */
 		memmove(l->out, p + plen, rest + 1);
+		explicit_bzero(l->out + rest + 1, l->used - rest); /* the answer's old bytes */
 		l->used = rest;
 	}
 	return true;
@@ -426,7 +444,7 @@ static int start_stunnel(struct rdvlink *l)
 	snprintf(text, sizeof(text),
 		 "; made by %s's daemon: TLS to the RDV server, its certificate pinned\n"
 		 "foreground = yes\npid =\n[rdv]\nclient = yes\naccept = 127.0.0.1:%u\n"
-		 "connect = %s:%u\nverifyPeer = yes\nCAfile = %s\n",
+		 "connect = %s:%u\nverifyPeer = yes\nCAfile = %s\nsslVersionMin = TLSv1.2\n",
 		 l->conf.device, l->conf.local_port, l->conf.host, l->conf.port, l->conf.certificate);
 	if ((r = write_file_atomic(path, text, 0600)) < 0)
 		return r;
@@ -598,6 +616,6 @@ void rdvlink_stop(struct rdvlink *l)
 		l->doomed = true;
 		return;
 	}
-	free(l->out);
+	free_wiped(l->out, OUT_MAX);
 	free(l);
 }

@@ -94,6 +94,14 @@ int write_file_atomic(const char *path, const char *content, mode_t mode)
 	return r;
 }
 
+char *str_printable(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p; p++)
+		if (*p < ' ' || *p >= 0x7f)
+			*p = '?';
+	return s;
+}
+
 int write_sysctl(const char *path, const char *value)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;

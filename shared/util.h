@@ -12,6 +12,8 @@ int str_copy(char *dst, size_t size, const char *src);
 bool device_name_valid(const char *name);
 #define HOSTNAME_MAX 64
 bool hostname_valid(const char *name);
+/* replaces control characters, DEL and non-ASCII with '?': peer text made safe to print or log */
+char *str_printable(char *s);
 /* writes content to path atomically (tmp + rename) with the given mode */
 int write_file_atomic(const char *path, const char *content, mode_t mode);
 int write_sysctl(const char *path, const char *value);

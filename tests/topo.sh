@@ -15,8 +15,10 @@
 #   topo.sh addr PREFIX NODE                 the node's main IPv4 address
 #
 # PREFIX (2-8 letters/digits) names every namespace of the run: PREFIX-NODE.
-# The customer and support subnets may be the same. plcN serves HTTP on :80
-# and DNS for plc.customer.lan (only inside the customer LAN).
+# The customer and support subnets may be the same. Every node filters
+# reverse paths strictly (rp_filter=1; RP_FILTER=0 in the environment: off).
+# plcN serves HTTP on :80 and DNS for plc.customer.lan (only inside the
+# customer LAN).
 set -eu
 
 STATE_ROOT=/run/rdv-topo
@@ -39,6 +41,10 @@ add_ns() {
 	echo "$1" >>"$STATE/nodes"
 	ip -n "$(ns "$1")" link set lo up
 	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	# strict reverse-path filtering everywhere, as hardened hosts have it:
+	# sessions must work with it (RP_FILTER=0 for a run without)
+	nsx "$1" sysctl -qw net.ipv4.conf.all.rp_filter="${RP_FILTER:-1}" \
+		net.ipv4.conf.default.rp_filter="${RP_FILTER:-1}"
 }
 
 # link NODE_A IF_A NODE_B IF_B: a veth made directly inside the two namespaces

@@ -40,6 +40,9 @@ online_free() { rdvctl devices | grep -q "^$O .*free"; }
 check "onsitedev comes online through the firewall (TLS on 443 only) within 10 s" wait_for 10 online_free
 announced() { rdvctl devices | grep -q "^$O .*plc-site-1 .*10.1.0.10/24 .*lan .*10.1.0.20"; }
 check "it announces hostname, LAN address, uplink and DNS" wait_for 5 announced
+announces_stub() { rdvctl devices | grep -q "127\.0\.0\.53"; }
+check_not "it never announces its own local resolver (127.0.0.53 in its resolv.conf)" announces_stub
+check "its stunnel client refuses TLS below 1.2" grep -qx "sslVersionMin = TLSv1.2" "$OD/run/stunnel.conf"
 
 # a master picks it (scripted over its shell here; masterd is tested in test-session.sh)
 master_session() {
@@ -65,6 +68,16 @@ peer_is_onsite() { ip netns exec "$P-plc1" ss -Htn state established '( sport = 
 check "the customer host sees the onsite's LAN address (NAT), not the tunnel's" wait_for 5 peer_is_onsite
 check "the NAT table and the tunnel exist during the session" \
 	bash -c "ip -n $NS_O link show rdvtun >/dev/null && ip netns exec $NS_O nft list table inet onsitedev >/dev/null"
+# beyond the customer LAN: a web server on the Internet side of the customer's
+# firewall, which lets TCP 443 out. The master sends its request into the tunnel.
+mkdir -p "$D/inet-www" && echo outside >"$D/inet-www/index.html"
+ip netns exec "$P-inet" busybox httpd -p 198.18.0.1:443 -h "$D/inet-www"
+ip -n "$P-master1" route replace 198.18.0.1/32 dev tun0
+check_not "the onsite forwards nothing beyond the announced LAN (no NATed egress to the Internet)" \
+	ip netns exec "$P-master1" curl -sS -m 3 -o /dev/null http://198.18.0.1:443/
+ip -n "$P-master1" route del 198.18.0.1/32 dev tun0
+check "no host-wide forwarding on the onsite or the RDV server during a session" \
+	bash -c "[ \$(ip netns exec $NS_O sysctl -n net.ipv4.ip_forward) = 0 ] && [ \$(ip netns exec $P-rdv sysctl -n net.ipv4.ip_forward) = 0 ]"
 
 # ns_procs NS: the commands running in a namespace (vtund rewrites its command line: comm)
 ns_procs() { local p; for p in $(ip netns pids "$1"); do cat "/proc/$p/comm" 2>/dev/null; done; }
@@ -77,6 +90,8 @@ dev_logout "$M"
 check "the master leaving ends the session on the onsite within 2 s" \
 	wait_for 2 grep -q "session ended" "$OD/onsitedev.log"
 check "the onsite removed its tunnel, NAT table and vtund" wait_for 2 onsite_clean
+check "its LAN interface forwards no more (as before the session)" \
+	test "$(ip netns exec "$NS_O" sysctl -n net.ipv4.conf.eth0.forwarding)" = 0
 check "the onsite is back in standby" wait_for 5 online_free
 dev_vtun_down "$M"
 check "the master logs in again" dev_login "$M"

@@ -12,12 +12,14 @@ BUILD=${BUILD:-$REPO/build}
 need_root
 TOPO=$REPO/tests/topo.sh
 P=s$(printf '%04d' $(($$ % 10000)))
-# SAME_SUBNET=1: the customer LAN and the support office use one subnet
+# SAME_SUBNET=1: the customer LAN and the support office use one subnet, and
+# it holds the master's adapter subnet (192.168.38.224/28) too
 if [ "${SAME_SUBNET:-0}" = 1 ]; then
-	NET=192.168.1 TOPO_ARGS=(--customer-subnet 192.168.1.0/24 --support-subnet 192.168.1.0/24)
+	NET=192.168.38 SUP=192.168.38
+	TOPO_ARGS=(--customer-subnet 192.168.38.0/24 --support-subnet 192.168.38.0/24)
 	T_NAME=session-same-subnet
 else
-	NET=10.1.0 TOPO_ARGS=()
+	NET=10.1.0 SUP=10.2.0 TOPO_ARGS=()
 fi
 PLC=$NET.20
 trap 'run_cleanup' EXIT
@@ -27,6 +29,9 @@ trap '' PIPE
 "$TOPO" up "$P" "${TOPO_ARGS[@]}" || { not_ok "topology comes up"; finish; exit 1; }
 at_exit "$TOPO" down "$P"
 RDV_NS=$P-rdv RDV_IP=198.18.0.10
+# the office router knows the way back to the laptops: only the master's
+# forwarding decides whether a laptop reaches the office LAN
+ip -n "$P-support1" route add 192.168.38.224/28 via "$SUP.10"
 rdv_setup "$P" || { not_ok "RDV server starts"; finish; exit 1; }
 O=${P}o M=${P}m
 dev_account "$O" onsite && dev_account "$M" master || not_ok "device accounts"
@@ -62,6 +67,11 @@ open_session() {
 }
 check "masterdev -o establishes the session and says so" open_session
 check "it prints the onsite's LAN address" grep -q "customer LAN $NET.10/24, DNS $PLC" "$D/masterdev.out"
+if [ "${SAME_SUBNET:-0}" = 1 ]; then
+	check "masterdev names the overlap of the customer LAN with the adapter subnet and what to do" \
+		grep -q "Warning: the customer LAN 192.168.38.0/24 overlaps this master's adapter subnet 192.168.38.224/28: .*set extremity.address" "$D/masterdev.out"
+	check "and so does masterd's log" grep -q "overlaps this master's adapter subnet" "$D/$M/masterd.log"
+fi
 check "the laptop pings the customer host" lap ping -c 2 -i 0.3 -W 2 -q $PLC >/dev/null
 check "curl from the laptop returns the customer host's page (HTTP 200, its body)" \
 	bash -c "[ \"\$(ip netns exec $P-laptop1 curl -sS -m 10 -o /dev/stderr -w '%{http_code}' http://$PLC/ 2>&1 | tr '\n' ' ')\" = 'plc1 of customer 1: hello from the customer LAN 200' ]"
@@ -76,6 +86,19 @@ check_not "the master itself has no route to the customer LAN" \
 out=$(masterdev "$M" 1 -o "$O" 2>&1); rc=$?
 check "a second masterdev -o gets a clear refusal while the session is open" \
 	bash -c "[ $rc -eq 4 ] && grep -q 'a session is already open' <<<\"\$1\"" _ "$out"
+# a hostile RDV server (or onsite) reaches nothing on the master through the tunnel
+mtun=$(ip -n "$P-master1" -4 -o addr show dev rdvtun | awk '{print $4}' | cut -d/ -f1)
+check_not "from the tunnel, the master answers no ping (input drops all but replies)" \
+	ip netns exec "$P-rdv" ping -c 1 -W 1 -q -I rdv0m "$mtun"
+ip -n "$P-rdv" route add 192.168.38.225/32 dev rdv0m
+check_not "from the tunnel, the master's dnsmasq does not answer" \
+	ip netns exec "$P-rdv" timeout 3 busybox nslookup plc.customer.lan 192.168.38.225
+ip -n "$P-rdv" route del 192.168.38.225/32 dev rdv0m
+check_not "a local user on the master does not resolve through the customer's DNS (no dnsmasq on lo)" \
+	ip netns exec "$P-master1" timeout 3 busybox nslookup plc.customer.lan 127.0.0.1
+fwd() { ip netns exec "$1" sysctl -n "net.ipv4.$2"; }
+check "no host-wide forwarding on master, RDV server or onsite during a session" \
+	bash -c "[ \"\$1\" = '0 0 0' ]" _ "$(fwd "$P-master1" ip_forward) $(fwd "$P-rdv" ip_forward) $(fwd "$P-onsite1" ip_forward)"
 
 # Ctrl-C
 ns_procs() { local p; for p in $(ip netns pids "$1"); do cat "/proc/$p/comm" 2>/dev/null; done; }
@@ -93,6 +116,8 @@ check "Ctrl-C: within 2 s no vtund, tunnel, rule or nftables table of the sessio
 check "masterdev says why it ended" grep -q "ended: closed by masterdev" "$D/masterdev.out"
 check "the onsite is back in standby" wait_for 5 online_free
 check_not "the laptop no longer reaches the customer host" lap ping -c 1 -W 1 -q $PLC >/dev/null
+check_not "between sessions the laptop is not routed into the office LAN" lap ping -c 1 -W 1 -q "$SUP.1" >/dev/null
+check "the adapter forwards nothing between sessions" test "$(fwd "$P-master1" conf.usb0.forwarding)" = 0
 check "a second session right after works" open_session
 check "traffic flows in it" lap ping -c 2 -i 0.3 -W 2 -q $PLC >/dev/null
 
@@ -108,7 +133,13 @@ check "and the onsite logs it, with the same reason" \
 out=$(masterdev "$M" 1 -o "$O" 2>&1); rc=$?
 check "without the adapter masterdev -o refuses clearly (exit 5)" \
 	bash -c "[ $rc -eq 5 ] && grep -q 'plug the USB-Ethernet adapter' <<<\"\$1\"" _ "$out"
+# dnsmasq dying must not leave the adapter half served: masterd starts it again
+n_dnsmasq=$(grep -c "dnsmasq usb0: started" "$D/$M/masterd.log")
 "$TOPO" plug "$P" 1
+dnsmasq_started() { [ "$(grep -c "dnsmasq usb0: started" "$D/$M/masterd.log")" -gt "$1" ]; }
+wait_for 5 dnsmasq_started "$n_dnsmasq"
+kill -9 "$(sed -n 's/.*dnsmasq usb0: started, pid \([0-9]*\)$/\1/p' "$D/$M/masterd.log" | tail -1)"
+check "dnsmasq killed: masterd starts it again by itself" wait_for 5 dnsmasq_started $((n_dnsmasq + 1))
 kill "${LAPTOP_DHCP[1]}" 2>/dev/null
 laptop_dhcp 1
 check "plugged again, the laptop gets a lease again" wait_for 20 leased
@@ -196,6 +227,14 @@ check "a key the RDV server does not know: masterdev says it was refused" \
 	wait_for 10 says "refused this device's key"
 out=$(masterdev "$M" 1 -l 2>&1); rc=$?
 check "and exits 3" test "$rc" -eq 3
+# without its dnsmasq user, masterd refuses sessions rather than mark root's DNS into the tunnel
+sed 's#require_usb = false;#require_usb = false; dnsmasq_user = "rdvnosuchuser";#' "$MC/master.conf" >"$MC/master-nouser.conf"
+restart_masterd "$MC/master-nouser.conf"
+wait_for 10 says "$O"
+out=$(ip netns exec "$P-master1" env DBUS_SYSTEM_BUS_ADDRESS="${MBUS[$M]}" timeout 20 "$BUILD/masterdev" -o "$O" 2>&1)
+check "without the dnsmasq user, masterd refuses the session (fails closed) and says why" \
+	bash -c "grep -q 'cannot relay the customer.s DNS safely' <<<\"\$1\" && ! grep -q 'Session established' <<<\"\$1\"" _ "$out"
+check "and its log names the missing user" grep -q "no unprivileged user 'rdvnosuchuser' for dnsmasq" "$MC/masterd.log"
 restart_masterd "$MC/master.conf"
 check "with its own key and the pinned certificate masterd is back" \
 	wait_for 10 says "$O"

@@ -18,11 +18,12 @@ rdv_block() { # the rdv = {...} section of a device config for files in DIR
 	CONF
 }
 
-# onsite_start NAME N: onsitedev on onsiteN (DNS: the customer host)
+# onsite_start NAME N: onsitedev on onsiteN (DNS: the customer host, after a
+# local stub resolver that must never be announced)
 onsite_start() {
 	local name=$1 dir=$D/$1
 	device_files "$name" "$dir"
-	echo "nameserver ${PLC:-10.1.0.20}" >"$dir/resolv.conf"
+	printf 'nameserver 127.0.0.53\nnameserver %s\n' "${PLC:-10.1.0.20}" >"$dir/resolv.conf"
 	cat >"$dir/onsite.conf" <<-CONF
 	device = "$name";
 	ssh_key = "$dir/id_ed25519";

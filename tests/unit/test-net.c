@@ -1,7 +1,77 @@
+#include <stdio.h>
 #include <string.h>
 #include "check.h"
 #include "net.h"
 #include "util.h"
+#include "vtunparams.h"
+
+#define VTUN_GOOD "tunnel_ip_network: 192.168.128.4\ntunnel_ip_prefix: /30\n" \
+	"tunnel_ip_netmask: 255.255.255.252\ntunnelling_dev_ip_address: 192.168.128.6\n" \
+	"rdv_server_ip_address: 192.168.128.5\nrdv_server_vtun_tcp_port: 20000\n" \
+	"tunnel_secret: 0123456789abcdef0123456789abcdef01234567\ntunnel_session_name: rdv3m\n"
+
+/* VTUN_GOOD with one line replaced */
+static int vtun_with(const char *key, const char *value)
+{
+	char text[1024], out[1100] = "";
+	struct vtun_params p;
+	uint32_t net, ip;
+	unsigned port;
+
+	snprintf(text, sizeof(text), "%s", VTUN_GOOD);
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ':')
+			snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s: %s\n", key, value);
+		else
+			snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s\n", line);
+	}
+	return vtun_params_parse(out, &p, &net, &ip, &port);
+}
+
+static void test_vtun_params(void)
+{
+	static const struct { const char *key, *value; } bad[] = {
+		{ "rdv_server_vtun_tcp_port", "20000x" }, { "rdv_server_vtun_tcp_port", "+20000" },
+		{ "rdv_server_vtun_tcp_port", " 20000" }, { "rdv_server_vtun_tcp_port", "-1" },
+		{ "rdv_server_vtun_tcp_port", "65536" },  { "rdv_server_vtun_tcp_port", "0" },
+		{ "rdv_server_vtun_tcp_port", "" },
+		{ "tunnelling_dev_ip_address", "10.0.0.2" },       /* outside the /30 */
+		{ "tunnelling_dev_ip_address", "192.168.128.4" },  /* its network address */
+		{ "tunnelling_dev_ip_address", "192.168.128.7" },  /* its broadcast */
+		{ "tunnelling_dev_ip_address", "192.168.128.5" },  /* the RDV's end */
+		{ "rdv_server_ip_address", "192.168.129.5" },
+		{ "tunnel_ip_network", "192.168.128.5" },          /* not a /30 network */
+		{ "tunnel_ip_prefix", "/24" },
+		{ "tunnel_ip_netmask", "255.255.255.0" },
+		{ "tunnel_secret", "0123456789ABCDEF0123456789abcdef01234567" },
+		{ "tunnel_session_name", "rdv3m;x" },
+	};
+	struct vtun_params p;
+	uint32_t net, ip;
+	unsigned port;
+
+	CHECK(vtun_params_parse(VTUN_GOOD, &p, &net, &ip, &port) == 0 && net == 0xc0a88004 &&
+	      ip == 0xc0a88006 && port == 20000, "good vtun parameters accepted");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		CHECK(vtun_with(bad[i].key, bad[i].value) < 0, "vtun %s '%s' refused", bad[i].key,
+		      bad[i].value);
+}
+
+static void test_dns_filter(void)
+{
+	char out[128];
+	struct cidr4 a = { 0xc0a80000, 24 }, b = { 0xc0a826e1, 28 }, c = { 0xc0a82700, 24 };
+
+	CHECK(ip4_server_list("127.0.0.53 0.0.0.0 255.255.255.255 10.1.0.20 224.0.0.251 127.1.2.3 "
+			      "bad 8.8.8.8", 4, out, sizeof(out)) == 2 && !strcmp(out, "10.1.0.20 8.8.8.8"),
+	      "DNS servers filtered: loopback, 0.0.0.0, broadcast, multicast and junk dropped, got '%s'", out);
+	CHECK(ip4_server_list("1.1.1.1 1.1.1.2 1.1.1.3", 2, out, sizeof(out)) == 2 &&
+	      !strcmp(out, "1.1.1.1 1.1.1.2"), "DNS server list bounded");
+	a.addr = 0xc0a82600;
+	CHECK(cidr4_overlap(&a, &b) && cidr4_overlap(&b, &a) && !cidr4_overlap(&b, &c), "overlapping networks");
+	char t[] = "a\x1b[2Jb\nc\x7f\x9b";
+	CHECK(!strcmp(str_printable(t), "a?[2Jb?c??"), "control characters made printable");
+}
 
 int main(void)
 {
@@ -39,5 +109,7 @@ int main(void)
 	CHECK(hostname_valid("plc-1.customer.lan") && !hostname_valid("a b") && !hostname_valid("") &&
 	      !hostname_valid("x'y"), "host names");
 	CHECK(random_hex(buf, 8) == 0 && strlen(buf) == 16, "random hex length");
+	test_vtun_params();
+	test_dns_filter();
 	return check_summary();
 }
