@@ -165,8 +165,8 @@ static int extremity_address(struct masterd *d, bool add)
 
 int extremity_forwarding(struct masterd *d, bool on)
 {
-	if (!d->ext[0])
-		return on ? -ENODEV : 0;
+	if (!d->ext[0] || !if_nametoindex(d->ext))
+		return on ? -ENODEV : 0; /* unplugged: nothing left to switch off */
 	return if_sysctl(d->ext, "forwarding", on ? "1" : "0", NULL, 0);
 }
 
