@@ -18,6 +18,7 @@ static const struct conf_key keys[] = {
 	S("extremity", "exclude", K_IFNAME, extremity_exclude),
 	CONF_BOOLEAN(struct master_conf, "extremity", "require_usb", require_usb),
 	S("extremity", "address", K_ADDR, address),
+	S("extremity", "alternative_address", K_ADDR, alternative),
 	N("extremity", "dhcp_first", dhcp_first, 1, 254),
 	N("extremity", "dhcp_last", dhcp_last, 1, 254),
 	N("extremity", "mtu", mtu, 576, 1500),
@@ -38,6 +39,7 @@ static void defaults(struct master_conf *c)
 	strcpy(c->extremity_exclude, "eth0");
 	c->require_usb = true;
 	c->address = (struct cidr4){ 0xc0a826e1u, 28 }; /* 192.168.38.225/28 */
+	c->alternative = (struct cidr4){ 0xac1f26e1u, 28 }; /* 172.31.38.225/28 */
 	c->dhcp_first = 226;
 	c->dhcp_last = 238;
 	c->mtu = 1400;
@@ -63,15 +65,20 @@ int master_conf_load(const char *path, struct master_conf *c, char *err, size_t 
 	conf_read(path, NULL, keys, ARRAY_SIZE(keys), c, NULL, &e);
 	if (e.count)
 		return -EINVAL;
-	mask = prefix_to_mask(c->address.prefix);
-	net = c->address.addr & mask;
 	if (rdvlink_conf_missing(&c->link))
 		conf_error(&e, NULL, "%s", rdvlink_conf_missing(&c->link));
-	if (c->address.prefix < 24 || c->dhcp_first > c->dhcp_last ||
-	    ((net | (c->dhcp_first & 255)) & mask) != net || ((net | (c->dhcp_last & 255)) & mask) != net ||
-	    ((c->address.addr & 255) >= c->dhcp_first && (c->address.addr & 255) <= c->dhcp_last))
-		conf_error(&e, NULL, "extremity.dhcp_first %u .. dhcp_last %u must lie in the network "
-			   "of extremity.address (a /24 or smaller), without the master's own address", c->dhcp_first,
-			   c->dhcp_last);
+	for (int i = 0; i < 2; i++) {
+		const struct cidr4 *a = i ? &c->alternative : &c->address;
+		mask = prefix_to_mask(a->prefix);
+		net = a->addr & mask;
+		if (a->prefix < 24 || c->dhcp_first > c->dhcp_last ||
+		    ((net | (c->dhcp_first & 255)) & mask) != net || ((net | (c->dhcp_last & 255)) & mask) != net ||
+		    ((a->addr & 255) >= c->dhcp_first && (a->addr & 255) <= c->dhcp_last))
+			conf_error(&e, NULL, "extremity.dhcp_first %u .. dhcp_last %u must lie in the network "
+				   "of extremity.%s (a /24 or smaller), without the master's own address",
+				   c->dhcp_first, c->dhcp_last, i ? "alternative_address" : "address");
+	}
+	if (cidr4_overlap(&c->address, &c->alternative))
+		conf_error(&e, NULL, "extremity.alternative_address must not overlap extremity.address");
 	return e.count ? -EINVAL : 0;
 }

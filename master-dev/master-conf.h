@@ -13,6 +13,7 @@ struct master_conf {
 	char extremity_exclude[16];  /* never these (the uplink: on a Pi 3 it is on USB too) */
 	bool require_usb;            /* and the device must sit on a USB bus */
 	struct cidr4 address;        /* the master on the extremity interface */
+	struct cidr4 alternative;    /* instead, when a customer LAN overlaps address */
 	unsigned dhcp_first, dhcp_last; /* host numbers within address's network */
 	unsigned mtu;                /* handed to the laptop by DHCP */
 	unsigned lease_minutes;

@@ -271,8 +271,8 @@ static void on_lan(struct rdvlink *l, const char *out, const char *errors, void 
  */
 static void lan_checked(struct masterd *d, const char *out)
 {
-	char text[64], ext[24], net[24];
-	struct cidr4 lan, own = d->conf.address;
+	char text[64], ext[24], net[24], moved[24];
+	struct cidr4 lan, own = d->cur;
 
 	d->onsite_lan[0] = d->overlap[0] = '\0';
 	snprintf(text, sizeof(text), "%.*s", (int)strcspn(out, "\n"), out);
@@ -291,10 +291,18 @@ static void lan_checked(struct masterd *d, const char *out)
 	cidr4_format(&own, ext, sizeof(ext));
 	lan.addr &= prefix_to_mask(lan.prefix);
 	cidr4_format(&lan, net, sizeof(net));
-	snprintf(d->overlap, sizeof(d->overlap),
-		 "the customer LAN %s overlaps this master's adapter subnet %s: customer hosts in %s "
-		 "are unreachable from the laptop; set extremity.address in master.conf to a subnet "
-		 "outside %s and restart masterd", net, ext, lan.prefix < own.prefix ? ext : net, net);
+	if (extremity_move(d, &lan, moved, sizeof(moved)))
+		snprintf(d->overlap, sizeof(d->overlap),
+			 "the customer LAN %s overlaps this master's adapter subnet %s: the adapter moved "
+			 "to %s; the laptop gets an address there when it asks again (at once if it "
+			 "renews when its link comes back, else within 2 minutes; replugging its "
+			 "cable hurries it)", net, ext, moved);
+	else
+		snprintf(d->overlap, sizeof(d->overlap),
+			 "the customer LAN %s overlaps this master's adapter subnet %s: customer hosts "
+			 "in %s are unreachable from the laptop; set extremity.address (or "
+			 "extremity.alternative_address) in master.conf to a subnet outside %s and "
+			 "restart masterd", net, ext, lan.prefix < own.prefix ? ext : net, net);
 	log_warn("session with %s: %s", d->onsite, d->overlap);
 }
 

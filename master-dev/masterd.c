@@ -83,7 +83,9 @@ static void on_dnsmasq_exit(struct child *c, int code, int signo, void *data)
 
 static int start_dnsmasq(struct masterd *d)
 {
-	uint32_t a = d->conf.address.addr, net = a & prefix_to_mask(d->conf.address.prefix);
+	uint32_t a = d->cur.addr, net = a & prefix_to_mask(d->cur.prefix);
+	/* on the alternative subnet: short leases, so that laptops follow a move back soon */
+	unsigned lease = d->cur.addr == d->conf.address.addr ? d->conf.lease_minutes : 2;
 	char self[16], first[16], last[16], mask[16], range[96], iface[32], listen[40];
 	char router[48], dns[48], mtu[48], leases[200], servers[220], user[48], label[48];
 	/* lo excluded: local users of the master must not resolve through the customer */
@@ -96,9 +98,9 @@ static int start_dnsmasq(struct masterd *d)
 	ip4_format(a, self, sizeof(self));
 	ip4_format(net | d->conf.dhcp_first, first, sizeof(first));
 	ip4_format(net | d->conf.dhcp_last, last, sizeof(last));
-	ip4_format(prefix_to_mask(d->conf.address.prefix), mask, sizeof(mask));
+	ip4_format(prefix_to_mask(d->cur.prefix), mask, sizeof(mask));
 	snprintf(range, sizeof(range), "--dhcp-range=%s,%s,%s,%um", first, last, mask,
-		 d->conf.lease_minutes);
+		 lease);
 	snprintf(iface, sizeof(iface), "--interface=%s", d->ext);
 	snprintf(listen, sizeof(listen), "--listen-address=%s", self);
 	snprintf(router, sizeof(router), "--dhcp-option=option:router,%s", self);
@@ -150,7 +152,7 @@ static int extremity_address(struct masterd *d, bool add)
 	char cidr[24];
 	int r = -NLE_NOMEM;
 
-	cidr4_format(&d->conf.address, cidr, sizeof(cidr));
+	cidr4_format(&d->cur, cidr, sizeof(cidr));
 	if (addr && nl_addr_parse(cidr, AF_INET, &local) == 0) {
 		rtnl_addr_set_ifindex(addr, d->ext_ifindex);
 		rtnl_addr_set_local(addr, local);
@@ -165,8 +167,8 @@ static int extremity_address(struct masterd *d, bool add)
 
 int extremity_forwarding(struct masterd *d, bool on)
 {
-	if (!d->ext[0])
-		return on ? -ENODEV : 0;
+	if (!d->ext[0] || !if_nametoindex(d->ext))
+		return on ? -ENODEV : 0; /* unplugged: nothing left to switch off */
 	return if_sysctl(d->ext, "forwarding", on ? "1" : "0", NULL, 0);
 }
 
@@ -183,7 +185,7 @@ static int adopt(struct masterd *d, struct rtnl_link *link)
 
 	snprintf(d->ext, sizeof(d->ext), "%s", rtnl_link_get_name(link));
 	d->ext_ifindex = rtnl_link_get_ifindex(link);
-	cidr4_format(&d->conf.address, cidr, sizeof(cidr));
+	cidr4_format(&d->cur, cidr, sizeof(cidr));
 	r = change ? extremity_address(d, true) : -NLE_NOMEM;
 	if (r == 0) {
 		rtnl_link_set_flags(change, IFF_UP);
@@ -212,6 +214,50 @@ fail:
 	d->ext_ifindex = 0;
 	schedule_retry(d);
 	return r;
+}
+
+/* down and up: laptops ask for a new lease when their link comes back */
+static void bounce(struct masterd *d)
+{
+	struct rtnl_link *link = NULL, *change = rtnl_link_alloc();
+	int r = -NLE_NOMEM;
+
+	if (change && (r = rtnl_link_get_kernel(d->nl, d->ext_ifindex, NULL, &link)) == 0) {
+		rtnl_link_unset_flags(change, IFF_UP);
+		if ((r = rtnl_link_change(d->nl, link, change, 0)) == 0) {
+			rtnl_link_set_flags(change, IFF_UP);
+			r = rtnl_link_change(d->nl, link, change, 0);
+		}
+	}
+	if (r < 0)
+		log_warn("extremity %s: cannot bounce the link: %s", d->ext, nl_geterror(r));
+	rtnl_link_put(link);
+	rtnl_link_put(change);
+}
+
+bool extremity_move(struct masterd *d, const struct cidr4 *lan, char *to, size_t tolen)
+{
+	const struct cidr4 *other =
+		d->cur.addr == d->conf.address.addr ? &d->conf.alternative : &d->conf.address;
+	struct cidr4 was = d->cur;
+	int r;
+
+	if (!d->ext[0] || cidr4_overlap(other, lan))
+		return false;
+	child_stop(d->dnsmasq);
+	d->dnsmasq = NULL;
+	extremity_address(d, false);
+	d->cur = *other;
+	if ((r = extremity_address(d, true)) < 0) {
+		log_err("extremity %s: cannot move it: %s", d->ext, nl_geterror(r));
+		d->cur = was;
+		extremity_address(d, true);
+	}
+	bounce(d);
+	if (start_dnsmasq(d) < 0)
+		schedule_retry(d);
+	cidr4_format(&d->cur, to, tolen);
+	return r == 0;
 }
 
 static void drop_extremity(struct masterd *d)
@@ -624,6 +670,7 @@ int main(int argc, char **argv)
 		printf("%s: configuration OK\n", path);
 		return 0;
 	}
+	d.cur = d.conf.address;
 	if ((r = log_setup("masterd", d.conf.log_level, debug, foreground ? NULL : d.conf.log_file)) < 0) {
 		fprintf(stderr, "masterd: cannot open %s: %s\n", d.conf.log_file, strerror(-r));
 		return 1;

@@ -33,6 +33,7 @@ struct masterd {
 	/* the extremity interface and its DHCP/DNS server */
 	char ext[16];
 	int ext_ifindex;
+	struct cidr4 cur;          /* its address: conf's, or the alternative */
 	struct child *dnsmasq;
 	struct loop_timer *retry;  /* adopting the adapter or restarting dnsmasq again */
 	unsigned failures;
@@ -63,3 +64,5 @@ void reply_open(struct masterd *d, const char *error_name, const char *message);
 void emit_session_ended(struct masterd *d, const char *reason);
 /* forwarding of what enters on the extremity interface: only during a session */
 int extremity_forwarding(struct masterd *d, bool on);
+/* to the other configured subnet, unless that overlaps lan too; to: where */
+bool extremity_move(struct masterd *d, const struct cidr4 *lan, char *to, size_t tolen);

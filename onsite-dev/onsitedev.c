@@ -282,6 +282,7 @@ static void on_session_end(struct rdvlink *l, const char *out, const char *error
 	if (!out[0])
 		return;
 	snprintf(why, sizeof(why), "ended on the RDV server: %.*s", (int)strcspn(out, "\n"), out);
+	str_printable(why); /* the RDV server's words, into our log */
 	if (d->in_session)
 		session_over(d, why);
 	else

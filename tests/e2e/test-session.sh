@@ -67,10 +67,22 @@ open_session() {
 }
 check "masterdev -o establishes the session and says so" open_session
 check "it prints the onsite's LAN address" grep -q "customer LAN $NET.10/24, DNS $PLC" "$D/masterdev.out"
+ADAPTER=192.168.38.225
 if [ "${SAME_SUBNET:-0}" = 1 ]; then
-	check "masterdev names the overlap of the customer LAN with the adapter subnet and what to do" \
-		grep -q "Warning: the customer LAN 192.168.38.0/24 overlaps this master's adapter subnet 192.168.38.224/28: .*set extremity.address" "$D/masterdev.out"
-	check "and so does masterd's log" grep -q "overlaps this master's adapter subnet" "$D/$M/masterd.log"
+	check "masterdev names the overlap with the adapter subnet and the move to the alternative" \
+		grep -q "Warning: the customer LAN 192.168.38.0/24 overlaps this master's adapter subnet 192.168.38.224/28: the adapter moved to 172.31.38.225/28" "$D/masterdev.out"
+	check "and so does masterd's log" grep -q "overlaps this master's adapter subnet .*moved to 172.31.38.225/28" "$D/$M/masterd.log"
+	# the laptop asks again, as laptops do when their link comes back (masterd bounced it)
+	kill "${LAPTOP_DHCP[1]}" 2>/dev/null
+	laptop_dhcp 1
+	check "the laptop follows: a lease in 172.31.38.226-238" wait_for 20 leased
+	read -r l_ip l_mtu l_router l_dns <"$D/lease-1" 2>/dev/null
+	check "router and DNS 172.31.38.225" bash -c "[[ '$l_ip' =~ ^172\.31\.38\.(22[6-9]|23[0-8])$ ]] && [ '$l_router $l_dns' = '172.31.38.225 172.31.38.225' ]"
+	ADAPTER=172.31.38.225
+	# a customer host inside the adapter's former /28
+	ip -n "$P-plc1" addr add 192.168.38.230/24 dev eth0
+	check "the laptop reaches a customer host inside the former adapter subnet (192.168.38.230)" \
+		bash -c "ip netns exec $P-laptop1 curl -sS -m 10 http://192.168.38.230/ | grep -q 'hello from the customer LAN'"
 fi
 check "the laptop pings the customer host" lap ping -c 2 -i 0.3 -W 2 -q $PLC >/dev/null
 check "curl from the laptop returns the customer host's page (HTTP 200, its body)" \
@@ -80,7 +92,7 @@ check "a 10 MB transfer arrives intact (sha256)" test "$got_sum" = "$big_sum"
 check "a ping with DF set at the MTU the laptop was given (1400) passes" \
 	lap ping -M do -s 1372 -c 2 -i 0.3 -W 2 -q $PLC >/dev/null
 check "the laptop resolves a name only the customer LAN's DNS knows" \
-	bash -c "ip netns exec $P-laptop1 busybox nslookup -type=a plc.customer.lan 192.168.38.225 | grep -q 'Address: $PLC'"
+	bash -c "ip netns exec $P-laptop1 busybox nslookup -type=a plc.customer.lan $ADAPTER | grep -q 'Address: $PLC'"
 check_not "the master itself has no route to the customer LAN" \
 	ip netns exec "$P-master1" ping -c 1 -W 1 -q $PLC >/dev/null 2>&1
 out=$(masterdev "$M" 1 -o "$O" 2>&1); rc=$?
@@ -90,10 +102,10 @@ check "a second masterdev -o gets a clear refusal while the session is open" \
 mtun=$(ip -n "$P-master1" -4 -o addr show dev rdvtun | awk '{print $4}' | cut -d/ -f1)
 check_not "from the tunnel, the master answers no ping (input drops all but replies)" \
 	ip netns exec "$P-rdv" ping -c 1 -W 1 -q -I rdv0m "$mtun"
-ip -n "$P-rdv" route add 192.168.38.225/32 dev rdv0m
+ip -n "$P-rdv" route add "$ADAPTER/32" dev rdv0m
 check_not "from the tunnel, the master's dnsmasq does not answer" \
-	ip netns exec "$P-rdv" timeout 3 busybox nslookup plc.customer.lan 192.168.38.225
-ip -n "$P-rdv" route del 192.168.38.225/32 dev rdv0m
+	ip netns exec "$P-rdv" timeout 3 busybox nslookup plc.customer.lan "$ADAPTER"
+ip -n "$P-rdv" route del "$ADAPTER/32" dev rdv0m
 check_not "a local user on the master does not resolve through the customer's DNS (no dnsmasq on lo)" \
 	ip netns exec "$P-master1" timeout 3 busybox nslookup plc.customer.lan 127.0.0.1
 fwd() { ip netns exec "$1" sysctl -n "net.ipv4.$2"; }
@@ -241,7 +253,7 @@ check "with its own key and the pinned certificate masterd is back" \
 kill "${MASTERD_PID[$M]}"
 masterd_gone() {
 	! ns_procs "$P-master1" | grep -qxE 'masterd|dnsmasq|vtund' && ! pgrep -f "$D/$M/run/" >/dev/null &&
-	! ip -n "$P-master1" addr show dev usb0 | grep -q 192.168.38.225
+	! ip -n "$P-master1" addr show dev usb0 | grep -qE '192.168.38.225|172.31.38.225'
 }
 check "masterd stopped leaves no child and takes its address off the adapter" wait_for 5 masterd_gone
 finish
