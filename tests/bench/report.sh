@@ -215,29 +215,55 @@ report() {
 }
 
 chart() {
-	local dir=$1 data=$W/chart.dat p d st
+	local dir=$1 data=$W/chart.dat cpu=$W/chart-cpu.dat lat=$W/chart-lat.dat p d st n v
 	{
-		echo "config plain openvpn vtun chain"
+		echo "# config plain openvpn vtun chain"
 		for st in 1 4; do for d in up down; do
-			echo -n "${st}x_$d"
+			echo -n "${st}x-$d"
 			for p in $PATHS; do echo -n " $(tput_stats $p $d $st | med | sed 's/^-$/0.1/')"; done
 			echo
 		done; done
 	} >"$data"
+	{
+		echo "# path rdv onsite master"
+		for p in openvpn vtun chain; do
+			echo -n "$p"
+			for n in rdv onsite1 master1; do
+				v=$(for d in up down; do cpu_node $p $d $n; done | grep -v '^-$' | stats | med)
+				echo -n " ${v/#-/0}"
+			done
+			echo
+		done
+	} >"$cpu"
+	{
+		echo "# path idle_median idle_p99 load_median load_p99"
+		for p in $PATHS; do
+			awk -F'\t' -v p="$p" '$1 == "lat" && $2 == p { m[$3] = $4; q[$3] = $5 }
+				END { printf "%s %s %s %s %s\n", p, m["idle"] + 0, q["idle"] + 0, m["load"] + 0, q["load"] + 0 }' "$RES"
+		done
+	} >"$lat"
 	gnuplot <<-GP || return 1
-	set terminal svg size 900,520 dynamic font "sans,12"
+	set terminal svg size 1000,1150 dynamic font "sans,12"
 	set output "$dir/throughput.svg"
-	set title "iperf3 TCP throughput, median of $BENCH_RUNS runs (Mbit/s, log scale)"
+	set multiplot layout 3,1
 	set style data histograms
 	set style histogram clustered gap 1
 	set style fill solid 0.8 border -1
+	set grid ytics
+	set key outside right top
+	set title "iperf3 TCP throughput, median of $BENCH_RUNS runs of $BENCH_SECONDS s (Mbit/s, log scale)"
 	set logscale y
 	set yrange [10:*]
-	set ylabel "Mbit/s"
-	set key top left
-	set grid ytics
 	plot "$data" using 2:xtic(1) title "plain routed", '' using 3 title "OpenVPN 2.6 TCP/443", \
 	     '' using 4 title "bare vtun", '' using 5 title "our chain"
+	unset logscale y
+	set yrange [0:*]
+	set title "CPU per 100 Mbit/s, % of one core (1 stream, median of up and down)"
+	plot "$cpu" using 2:xtic(1) title "RDV node", '' using 3 title "onsite", '' using 4 title "master"
+	set title "round trip, ms (ping every 10 ms)"
+	plot "$lat" using 2:xtic(1) title "idle median", '' using 3 title "idle p99", \
+	     '' using 4 title "loaded median", '' using 5 title "loaded p99"
+	unset multiplot
 	GP
 	[ -s "$dir/throughput.svg" ]
 }
