@@ -137,6 +137,12 @@ check:
 demo:
 	$(Q)tests/demo.sh
 
+# Root: the data path against OpenVPN and bare vtun, in namespaces; writes
+# bench/REPORT.md and bench/throughput.svg (tests/bench/bench.sh, docs/bench.md).
+bench: all
+	$(Q)tests/deps.sh
+	$(Q)env REPO=$(CURDIR) BUILD=$(abspath $(BUILD)) tests/bench/bench.sh
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/rdv $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(DBUSPOLICYDIR) $(DESTDIR)$(SYSCONFDIR)/ssh/sshd_config.d \
@@ -164,6 +170,6 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check demo install clean unit-tests fuzzers
+.PHONY: all check demo bench install clean unit-tests fuzzers
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -8,6 +8,8 @@ PKGS=(
 	dbus-daemon dbus-bin nftables iproute2 iputils-ping procps util-linux passwd
 	vtun stunnel4 openssh-server openssh-client openssl busybox dnsmasq-base curl
 	python3-pexpect
+	# make bench (and its smoke run in make check): the baselines, load, CPU, chart
+	iperf3 openvpn sysstat gnuplot-nox
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -87,6 +87,8 @@ for t in tests/e2e/test-*.sh; do
 	e2e "$(basename "$t" .sh)" "$t"
 done
 e2e test-session-same-subnet tests/e2e/test-session.sh SAME_SUBNET=1
+# make bench's harness, seconds long: every path, session and capacity step once
+e2e bench-smoke tests/bench/bench.sh BENCH_SMOKE=1
 
 # the whole chain once more, every program of ours built with ASan/UBSan
 make -j"$(nproc)" BUILD=build/asan SAN=1 WERROR=1 all >/dev/null

@@ -8,7 +8,7 @@
 #                                  (fw: only TCP 443 goes out)
 #
 # Usage:
-#   topo.sh up PREFIX [--pairs N] [--customer-subnet CIDR/24] [--support-subnet CIDR/24]
+#   topo.sh up PREFIX [--pairs N (1-10)] [--customer-subnet CIDR/24] [--support-subnet CIDR/24]
 #   topo.sh exec PREFIX NODE COMMAND...     NODE: rdv inet fwN lanN onsiteN plcN supportN masterN laptopN
 #   topo.sh unplug PREFIX N / plug PREFIX N  the USB-Ethernet adapter of masterN (usb0)
 #   topo.sh down PREFIX
@@ -83,7 +83,7 @@ up_customer() {
 	# the LAN switch is a namespace of its own: bridged frames then meet no
 	# firewall, even where br_netfilter is loaded
 	add_ns "lan$i"
-	ip -n "$(ns "lan$i")" link add br0 address "02:00:00:00:01:0$i" type bridge
+	ip -n "$(ns "lan$i")" link add br0 address "$(printf '02:00:00:00:01:%02x' "$i")" type bridge
 	ip -n "$(ns "lan$i")" link set br0 up
 	link "lan$i" p-fw "$fw" br-lan
 	ip -n "$(ns "lan$i")" link set p-fw master br0
@@ -170,7 +170,8 @@ cmd_up() {
 		*) die "unknown option '$1'" ;;
 		esac
 	done
-	[[ $pairs =~ ^[1-9]$ ]] || die "--pairs '$pairs': expected 1 to 9"
+	# 10 at most: the sites' uplinks are 198.18.11-20.0/24 and 198.18.21-30.0/24
+	[[ $pairs =~ ^([1-9]|10)$ ]] || die "--pairs '$pairs': expected 1 to 10"
 	cust=$(subnet_base "$cust")
 	sup=$(subnet_base "$sup")
 	[ -e "$STATE" ] && die "a topology named '$P' is up already (topo.sh down $P)"
