@@ -40,8 +40,10 @@ int if_sysctl(const char *ifname, const char *key, const char *value, char *prev
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/%s", ifname, key);
 	fd = open(path, (value ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
 	if (prev && prevlen) {
 		n = read(fd, prev, prevlen - 1);
 		if (n < 0) {
@@ -54,7 +56,8 @@ int if_sysctl(const char *ifname, const char *key, const char *value, char *prev
 	if (value && pwrite(fd, value, strlen(value), 0) != (ssize_t)strlen(value))
 		r = -errno;
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	if (r < 0)
 		log_err("cannot %s net.ipv4.conf.%s.%s%s%s: %s", value ? "set" : "read", ifname, key,
 			value ? " to " : "", value ? value : "", strerror(-r));
