@@ -7,6 +7,7 @@ PKGS=(
 	libdbus-1-dev libnl-3-dev libnl-route-3-dev libconfig-dev libnftables-dev libsystemd-dev
 	dbus-daemon dbus-bin nftables iproute2 iputils-ping procps util-linux passwd
 	vtun stunnel4 openssh-server openssh-client openssl busybox dnsmasq-base curl
+	debhelper dpkg-dev lintian mmdebstrap systemd-container
 )
 missing=()
 for p in "${PKGS[@]}"; do
