@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +14,22 @@ static enum log_level log_level = LOG_INFO_;
 static const char *log_ident = "rdv";
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
+/* syslog priorities, the prefix journald reads off each stderr line */
+static const int journal_prio[] = { 3, 4, 6, 7 };
+static bool log_journal;
+
+/* Under systemd stderr is the journal (JOURNAL_STREAM names it): a daemon
+ * writing its log file copies each line there too. */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 int log_open(const char *path)
 {
@@ -35,6 +53,7 @@ int log_open(const char *path)
 	setvbuf(fp, NULL, _IOLBF, 0);
 	log_close();
 	log_fp = fp;
+	log_journal = stderr_is_journal();
 	return 0;
 }
 
@@ -90,5 +109,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', fp);
 	fflush(fp);
+	if (log_journal) {
+		fprintf(stderr, "<%d>", journal_prio[level]);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
 	errno = saved;
 }
