@@ -143,33 +143,64 @@ bench: all
 	$(Q)tests/deps.sh
 	$(Q)env REPO=$(CURDIR) BUILD=$(abspath $(BUILD)) tests/bench/bench.sh
 
-install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/rdv $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(DBUSPOLICYDIR) $(DESTDIR)$(SYSCONFDIR)/ssh/sshd_config.d \
-		$(DESTDIR)$(SYSCONFDIR)/stunnel $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/rdv
-	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(filter-out $(BUILD)/masterdev,$(PROGS)) $(DESTDIR)$(SBINDIR)/
-	install -m 0755 $(BUILD)/masterdev $(DESTDIR)$(BINDIR)/
+# One install target per role; "install" is all three. A configuration file
+# that exists already is never overwritten (the administrator may have
+# edited it): the new default is installed beside it as FILE.new instead.
+install: install-server install-onsite install-master
+
+# install_conf SRC DEST: DEST (under DESTDIR) unless it exists
+install_conf = if [ -e $(DESTDIR)$(2) ]; then \
+		install -m 0644 $(1) $(DESTDIR)$(2).new; \
+		echo "keeping $(DESTDIR)$(2); the new default is $(DESTDIR)$(2).new"; \
+	else install -D -m 0644 $(1) $(DESTDIR)$(2); fi
+
+install-server: $(BUILD)/rdvd $(BUILD)/rdv-shell $(BUILD)/rdvctl
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DBUSPOLICYDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)/rdv
+	install -m 0755 $^ $(DESTDIR)$(SBINDIR)/
 	install -m 0755 rdv-server/conf/rdv-gen-cert $(DESTDIR)$(DATADIR)/rdv/
-	install -m 0644 rdv-server/conf/rdvd.conf $(DESTDIR)$(SYSCONFDIR)/rdv/rdvd.conf
-	install -m 0644 rdv-server/conf/sshd-rdv.conf $(DESTDIR)$(SYSCONFDIR)/ssh/sshd_config.d/rdv.conf
-	install -m 0644 rdv-server/conf/stunnel-rdv.conf $(DESTDIR)$(SYSCONFDIR)/stunnel/rdv.conf
-	install -m 0644 rdv-server/conf/rdv-frontdoor.nft $(DESTDIR)$(SYSCONFDIR)/rdv/rdv-frontdoor.nft
-	install -m 0644 rdv-server/conf/logrotate-rdvd $(DESTDIR)$(SYSCONFDIR)/logrotate.d/rdvd
-	install -m 0644 systemd/rdvd.service systemd/rdv-frontdoor.service systemd/onsitedev.service systemd/masterd.service \
-		$(DESTDIR)$(UNITDIR)/
-	install -m 0644 onsite-dev/conf/onsite.conf master-dev/conf/master.conf $(DESTDIR)$(SYSCONFDIR)/rdv/
-	install -m 0644 systemd/org.rdvkit.Master.conf $(DESTDIR)$(DBUSPOLICYDIR)/
+	$(call install_conf,rdv-server/conf/rdvd.conf,$(SYSCONFDIR)/rdv/rdvd.conf)
+	$(call install_conf,rdv-server/conf/stunnel-rdv.conf,$(SYSCONFDIR)/rdv/stunnel.conf)
+	$(call install_conf,rdv-server/conf/sshd-rdv.conf,$(SYSCONFDIR)/ssh/sshd_config.d/rdv.conf)
+	$(call install_conf,rdv-server/conf/logrotate-rdvd,$(SYSCONFDIR)/logrotate.d/rdvd)
+	$(call install_conf,rdv-server/conf/rdv-frontdoor.nft,$(SYSCONFDIR)/rdv/rdv-frontdoor.nft)
+	install -m 0644 systemd/rdvd.service systemd/rdv-stunnel.service systemd/rdv-frontdoor.service $(DESTDIR)$(UNITDIR)/
 	install -m 0644 systemd/org.rdvkit.Broker.conf $(DESTDIR)$(DBUSPOLICYDIR)/
-	install -d $(DESTDIR)$(MANDIR)/man1
-	install -m 0644 docs/rdvd.8 docs/rdvctl.8 docs/rdv-shell.8 docs/onsitedev.8 docs/masterd.8 \
-		$(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/rdvd.8 docs/rdvctl.8 docs/rdv-shell.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/rdvd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+
+install-onsite: $(BUILD)/onsitedev
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(BUILD)/onsitedev $(DESTDIR)$(SBINDIR)/
+	$(call install_conf,onsite-dev/conf/onsite.conf,$(SYSCONFDIR)/rdv/onsite.conf)
+	install -m 0644 systemd/onsitedev.service $(DESTDIR)$(UNITDIR)/
+	install -m 0644 docs/onsitedev.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 docs/onsite.conf.5 $(DESTDIR)$(MANDIR)/man5/
+
+install-master: $(BUILD)/masterd $(BUILD)/masterdev
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DBUSPOLICYDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(BUILD)/masterd $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BUILD)/masterdev $(DESTDIR)$(BINDIR)/
+	$(call install_conf,master-dev/conf/master.conf,$(SYSCONFDIR)/rdv/master.conf)
+	install -m 0644 systemd/masterd.service $(DESTDIR)$(UNITDIR)/
+	install -m 0644 systemd/org.rdvkit.Master.conf $(DESTDIR)$(DBUSPOLICYDIR)/
+	install -m 0644 docs/masterd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 docs/masterdev.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/master.conf.5 $(DESTDIR)$(MANDIR)/man5/
+
+# Debian packages rdv-server, rdv-onsite and rdv-master in $(DEBDIR), for the
+# host architecture or ARCH (e.g. ARCH=arm64: Debian's cross toolchain).
+DEBDIR ?= $(BUILD)/deb
+ARCH   ?=
+deb:
+	$(Q)debian/build-debs.sh "$(DEBDIR)" $(ARCH)
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check demo bench install clean unit-tests fuzzers
+.PHONY: all check demo bench install install-server install-onsite install-master deb clean unit-tests fuzzers
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

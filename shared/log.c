@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +15,22 @@ static enum log_level log_level = LOG_INFO_;
 static const char *log_ident = "rdv";
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
+/* syslog priorities, the prefix journald reads off each stderr line */
+static const int journal_prio[] = { 3, 4, 6, 7 };
+static bool log_journal;
+
+/* Under systemd stderr is the journal (JOURNAL_STREAM names it): a daemon
+ * writing its log file copies each line there too. */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 int log_open(const char *path)
 {
@@ -36,6 +54,7 @@ int log_open(const char *path)
 	setvbuf(fp, NULL, _IOLBF, 0);
 	log_close();
 	log_fp = fp;
+	log_journal = stderr_is_journal();
 	return 0;
 }
 
@@ -125,5 +144,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	fprintf(fp, "%s.%03ld %s[%d]: %s: %s\n", stamp, ts.tv_nsec / 1000000, log_ident,
 		(int)getpid(), level_names[level], safe);
 	fflush(fp);
+	if (log_journal) {
+		fprintf(stderr, "<%d>", journal_prio[level]);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
 	errno = saved;
 }

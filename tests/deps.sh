@@ -10,6 +10,8 @@ PKGS=(
 	python3-pexpect
 	# make bench (and its smoke run in make check): the baselines, load, CPU, chart
 	iperf3 openvpn sysstat gnuplot-nox
+	# make deb and the booted-machines test
+	debhelper dpkg-dev lintian mmdebstrap systemd-container
 )
 missing=()
 for p in "${PKGS[@]}"; do
