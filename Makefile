@@ -139,8 +139,9 @@ demo:
 
 # Root: the data path against OpenVPN and bare vtun, in namespaces; writes
 # bench/REPORT.md and bench/throughput.svg (tests/bench/bench.sh, docs/bench.md).
-bench: all
+bench:
 	$(Q)tests/deps.sh
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)env REPO=$(CURDIR) BUILD=$(abspath $(BUILD)) tests/bench/bench.sh
 
 # One install target per role; "install" is all three. A configuration file
