@@ -23,6 +23,7 @@
 #include "net.h"
 #include "nftab.h"
 #include "nl.h"
+#include "rdv-dbus.h"
 #include "util.h"
 
 #ifndef IFF_LOWER_UP
@@ -306,14 +307,14 @@ static void lan_checked(struct masterd *d, const char *out)
 	log_warn("session with %s: %s", d->onsite, d->overlap);
 }
 
-/* The shell's own words name the refusal; they become the D-Bus error. */
-static const char *refusal(const char *errors)
+/* The shell's error token names the refusal; it becomes the D-Bus error. */
+static const char *refusal(const char *token)
 {
-	if (strstr(errors, "not allowed"))
+	if (!strcmp(token, RDV_ERR_NOT_ALLOWED))
 		return MASTER_ERR "NotAllowed";
-	if (strstr(errors, "busy"))
+	if (!strcmp(token, RDV_ERR_BUSY))
 		return MASTER_ERR "Busy";
-	if (strstr(errors, "unknown or offline"))
+	if (!strcmp(token, RDV_ERR_UNKNOWN_DEVICE))
 		return MASTER_ERR "UnknownDevice";
 	return MASTER_ERR "Refused";
 }
@@ -321,20 +322,17 @@ static const char *refusal(const char *errors)
 static void on_connect(struct rdvlink *l, const char *out, const char *errors, void *data)
 {
 	struct masterd *d = data;
-	char msg[256];
-	const char *colon;
+	char msg[256], token[128];
 
 	(void)out;
 	if (d->st != S_OPENING)
 		return;
 	if (errors[0]) {
-		/* "connect_to_onsite_dev: rpi1: busy in another session" -> after the command name */
-		colon = strstr(errors, ": ");
-		snprintf(msg, sizeof(msg), "%s", colon ? colon + 2 : errors);
+		rdvlink_error(errors, token, sizeof(token), msg, sizeof(msg));
 		trim(msg);
 		str_printable(msg);
-		log_warn("connect to %s refused: %s", d->onsite, msg);
-		reply_open(d, refusal(errors), msg);
+		log_warn("connect to %s refused: %s (%s)", d->onsite, msg, token[0] ? token : "no token");
+		reply_open(d, refusal(token), msg);
 		d->st = S_IDLE;
 		d->owner[0] = '\0';
 		return;

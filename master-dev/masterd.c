@@ -131,9 +131,16 @@ static bool on_usb_bus(const char *ifname)
 	return strstr(target, "/usb") != NULL;
 }
 
-static void emit(struct masterd *d, const char *member, const char *arg)
+/*
+ * What masterd puts on the bus may come from the RDV server or the onsite:
+ * it goes through peer_text, so no terminal escape reaches masterdev's
+ * user, and libdbus (which aborts on strings that are not UTF-8) gets UTF-8.
+ */
+static void emit(struct masterd *d, const char *member, const char *text)
 {
 	DBusMessage *m = dbus_message_new_signal(MASTER_PATH, MASTER_IFACE, member);
+	char buf[512];
+	const char *arg = peer_text(text, buf, sizeof(buf));
 
 	if (!m)
 		return;
@@ -382,12 +389,16 @@ static int netlink_setup(struct masterd *d)
 void reply_open(struct masterd *d, const char *error_name, const char *message)
 {
 	DBusMessage *r;
-	const char *lan = d->onsite_lan, *dns = d->onsite_dns, *warning = d->overlap;
+	char lanbuf[sizeof(d->onsite_lan) * 4], dnsbuf[sizeof(d->onsite_dns) * 4], text[512];
+	const char *lan = peer_text(d->onsite_lan, lanbuf, sizeof(lanbuf));
+	const char *dns = peer_text(d->onsite_dns, dnsbuf, sizeof(dnsbuf));
+	const char *warning = d->overlap;
 
 	if (!d->pending_open)
 		return;
 	if (error_name)
-		r = dbus_message_new_error(d->pending_open, error_name, message);
+		r = dbus_message_new_error(d->pending_open, error_name,
+					   peer_text(message, text, sizeof(text)));
 	else if ((r = dbus_message_new_method_return(d->pending_open)))
 		dbus_message_append_args(r, DBUS_TYPE_STRING, &lan, DBUS_TYPE_STRING, &dns,
 					 DBUS_TYPE_STRING, &warning, DBUS_TYPE_INVALID);
@@ -403,14 +414,14 @@ static void reply_error(struct masterd *d, DBusMessage *m, const char *name, con
 	__attribute__((format(printf, 4, 5)));
 static void reply_error(struct masterd *d, DBusMessage *m, const char *name, const char *fmt, ...)
 {
-	char text[600];
+	char raw[600], text[600];
 	va_list ap;
 	DBusMessage *r;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	if ((r = dbus_message_new_error(m, name, text))) {
+	if ((r = dbus_message_new_error(m, name, peer_text(raw, text, sizeof(text))))) {
 		dbus_connection_send(d->bus, r, NULL);
 		dbus_message_unref(r);
 	}
@@ -430,7 +441,8 @@ static void on_list(struct rdvlink *l, const char *out, const char *errors, void
 		dbus_message_iter_init_append(r, &it);
 		dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "(sssss)", &arr);
 		for (const char *p = out; *p;) {
-			char line[512], *f[5];
+			char line[512], *f[5], safe[5][512];
+			const char *v;
 			size_t n = strcspn(p, "\n");
 			int k = 0;
 			if (n < sizeof(line)) {
@@ -447,8 +459,10 @@ static void on_list(struct rdvlink *l, const char *out, const char *errors, void
 				for (int i = 1; i < 5; i++)
 					str_printable(f[i]);
 				dbus_message_iter_open_container(&arr, DBUS_TYPE_STRUCT, NULL, &st);
-				for (int i = 0; i < 5; i++)
-					dbus_message_iter_append_basic(&st, DBUS_TYPE_STRING, &f[i]);
+				for (int i = 0; i < 5; i++) {
+					v = peer_text(f[i], safe[i], sizeof(safe[i]));
+					dbus_message_iter_append_basic(&st, DBUS_TYPE_STRING, &v);
+				}
 				dbus_message_iter_close_container(&arr, &st);
 			}
 			p += n;
@@ -460,6 +474,49 @@ static void on_list(struct rdvlink *l, const char *out, const char *errors, void
 	}
 	dbus_message_unref(d->pending_list);
 	d->pending_list = NULL;
+}
+
+/* the caller's uid as the bus daemon knows it; (uid_t)-1 if it cannot tell */
+static uid_t caller_uid(struct masterd *d, DBusMessage *m)
+{
+	unsigned long uid = dbus_bus_get_unix_user(d->bus, dbus_message_get_sender(m), NULL);
+
+	return uid == (unsigned long)-1 ? (uid_t)-1 : (uid_t)uid;
+}
+
+/*
+ * Root, or a member of access_group (master.conf). The bus policy lets any
+ * local user's call reach masterd: this is the one check, so the group is
+ * whatever the configuration says, and anything unknown is a refusal.
+ */
+static bool caller_allowed(struct masterd *d, uid_t uid)
+{
+	struct passwd *pw;
+	struct group *gr;
+	gid_t *groups = NULL;
+	int n = 32;
+	bool ok = false;
+
+	if (uid == 0)
+		return true;
+	if (uid == (uid_t)-1 || !(pw = getpwuid(uid)) || !(gr = getgrnam(d->conf.access_group)))
+		return false;
+	for (int tries = 0; tries < 3 && !ok; tries++) {
+		gid_t *more = realloc(groups, (size_t)n * sizeof(*groups));
+		int got = n;
+		if (!more)
+			break;
+		groups = more;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &got) < 0) {
+			n = got; /* too small: got says how many */
+			continue;
+		}
+		for (int i = 0; i < got; i++)
+			ok |= groups[i] == gr->gr_gid;
+		break;
+	}
+	free(groups);
+	return ok;
 }
 
 static bool unreachable(struct masterd *d, DBusMessage *m)
@@ -504,14 +561,25 @@ static void m_open(struct masterd *d, DBusMessage *m)
 		return;
 	}
 	snprintf(d->owner, sizeof(d->owner), "%s", dbus_message_get_sender(m));
+	d->owner_uid = caller_uid(d, m);
 	d->pending_open = dbus_message_ref(m);
 	session_open(d, id);
 }
 
+/* A technician closes their own session; only root closes anyone's. */
 static void m_close(struct masterd *d, DBusMessage *m)
 {
+	uid_t uid = caller_uid(d, m);
 	DBusMessage *r;
 
+	if (d->st != S_IDLE && uid != 0 && uid != d->owner_uid) {
+		log_warn("uid %u may not close the session with %s, opened by uid %u", (unsigned)uid,
+			 d->onsite, (unsigned)d->owner_uid);
+		reply_error(d, m, DBUS_ERROR_ACCESS_DENIED,
+			    "the session with %s was opened by another user (uid %u): only they or root "
+			    "may close it", d->onsite, (unsigned)d->owner_uid);
+		return;
+	}
 	if (d->st != S_IDLE)
 		session_end(d, "closed by masterdev");
 	if ((r = dbus_message_new_method_return(m))) {
@@ -524,7 +592,9 @@ static void m_status(struct masterd *d, DBusMessage *m)
 {
 	static const char *const states[] = { "idle", "opening", "established" };
 	DBusMessage *r = dbus_message_new_method_return(m);
-	const char *ext = d->ext, *err = d->link ? rdvlink_last_error(d->link) : "";
+	char errbuf[512];
+	const char *ext = d->ext;
+	const char *err = peer_text(d->link ? rdvlink_last_error(d->link) : "", errbuf, sizeof(errbuf));
 	const char *state = states[d->st], *onsite = d->st != S_IDLE ? d->onsite : "";
 	const char *device = d->conf.link.device, *host = d->conf.link.host;
 	dbus_bool_t up = d->link && rdvlink_up(d->link);
@@ -536,25 +606,6 @@ static void m_status(struct masterd *d, DBusMessage *m)
 				 DBUS_TYPE_STRING, &device, DBUS_TYPE_STRING, &host, DBUS_TYPE_INVALID);
 	dbus_connection_send(d->bus, r, NULL);
 	dbus_message_unref(r);
-}
-
-/* root, or a member of the technicians' group (the bus policy says the same) */
-static bool caller_allowed(struct masterd *d, DBusMessage *m)
-{
-	unsigned long uid = dbus_bus_get_unix_user(d->bus, dbus_message_get_sender(m), NULL);
-	struct passwd *pw = getpwuid((uid_t)uid);
-	struct group *gr = getgrnam(d->conf.access_group);
-	gid_t groups[64];
-	int n = ARRAY_SIZE(groups);
-
-	if (uid == 0)
-		return true;
-	if (!pw || !gr || getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
-		return false;
-	for (int i = 0; i < n; i++)
-		if (groups[i] == gr->gr_gid)
-			return true;
-	return false;
 }
 
 static DBusHandlerResult on_method(DBusConnection *c, DBusMessage *m, void *data)
@@ -571,7 +622,7 @@ static DBusHandlerResult on_method(DBusConnection *c, DBusMessage *m, void *data
 			continue;
 		if (!dbus_message_has_signature(m, t[i].sig))
 			reply_error(d, m, DBUS_ERROR_INVALID_ARGS, "%s takes (%s)", t[i].name, t[i].sig);
-		else if (!caller_allowed(d, m))
+		else if (!caller_allowed(d, caller_uid(d, m)))
 			reply_error(d, m, DBUS_ERROR_ACCESS_DENIED, "only root and members of %s",
 				    d->conf.access_group);
 		else
@@ -585,13 +636,10 @@ static DBusHandlerResult on_method(DBusConnection *c, DBusMessage *m, void *data
 static DBusHandlerResult on_signal(DBusConnection *c, DBusMessage *m, void *data)
 {
 	struct masterd *d = data;
-	const char *name, *old, *new;
+	const char *name;
 
 	(void)c;
-	if (dbus_message_is_signal(m, DBUS_INTERFACE_DBUS, "NameOwnerChanged") &&
-	    dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING, &old,
-				  DBUS_TYPE_STRING, &new, DBUS_TYPE_INVALID) &&
-	    !*new && d->owner[0] && !strcmp(name, d->owner)) {
+	if (bus_name_vanished(m, &name) && d->owner[0] && !strcmp(name, d->owner)) {
 		if (d->pending_open) {
 			dbus_message_unref(d->pending_open);
 			d->pending_open = NULL;

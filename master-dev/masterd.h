@@ -2,6 +2,7 @@
 #pragma once
 #include <dbus/dbus.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <time.h>
 #include "devtunnel.h"
 #include "loop.h"
@@ -42,6 +43,7 @@ struct masterd {
 	enum session_state st;
 	char onsite[32];
 	char owner[64];            /* bus name of the masterdev that opened it */
+	uid_t owner_uid;           /* and its user: only they (or root) may close it */
 	DBusMessage *pending_open;
 	DBusMessage *pending_list;
 	struct devtunnel tun;

@@ -21,6 +21,17 @@ enum { EX_OK = 0, EX_ERROR = 1, EX_USAGE = 2, EX_UNREACHABLE = 3, EX_REFUSED = 4
 static bool debug;
 static struct loop *loop;
 static const char *onsite;
+static struct bus_peer masterd;
+
+/* Everything masterd relays (onsite values, the RDV server's words) may hold
+ * terminal escapes: printed through here. A few buffers, for one printf. */
+static const char *safe(const char *text)
+{
+	static char bufs[8][1024];
+	static unsigned next;
+
+	return peer_text(text ? text : "", bufs[next++ % 8], sizeof(bufs[0]));
+}
 
 static void usage(FILE *out)
 {
@@ -69,9 +80,9 @@ static DBusMessage *call(DBusConnection *bus, const char *method, const char *ar
 			fprintf(stderr, "masterdev: masterd is not running on this master "
 					"(systemctl status masterd)\n");
 		else
-			fprintf(stderr, "masterdev: %s\n", err.message ? err.message : "out of memory");
+			fprintf(stderr, "masterdev: %s\n", err.message ? safe(err.message) : "out of memory");
 		if (debug && err.name)
-			fprintf(stderr, "masterdev: (%s)\n", err.name);
+			fprintf(stderr, "masterdev: (%s)\n", safe(err.name));
 		*code = err.name ? exit_code(err.name) : EX_ERROR;
 		dbus_error_free(&err);
 	}
@@ -86,6 +97,12 @@ static int list(DBusConnection *bus)
 
 	if (!r)
 		return code;
+	if (!dbus_message_has_signature(r, "a(sssss)")) {
+		fprintf(stderr, "masterdev: masterd answered ListOnsite with (%s)\n",
+			dbus_message_get_signature(r));
+		dbus_message_unref(r);
+		return EX_ERROR;
+	}
 	dbus_message_iter_init(r, &it);
 	for (dbus_message_iter_recurse(&it, &arr);
 	     dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_STRUCT; dbus_message_iter_next(&arr)) {
@@ -95,7 +112,8 @@ static int list(DBusConnection *bus)
 			dbus_message_iter_get_basic(&st, &f[i]);
 		if (!n++)
 			printf("%-16s %-20s %-19s %-7s %s\n", "ID", "HOSTNAME", "LAN", "UPLINK", "STATE");
-		printf("%-16s %-20s %-19s %-7s %s\n", f[0], f[1], f[2], f[3], f[4]);
+		printf("%-16s %-20s %-19s %-7s %s\n", safe(f[0]), safe(f[1]), safe(f[2]), safe(f[3]),
+		       safe(f[4]));
 	}
 	if (n)
 		printf("%d onsite device%s online\n", n, n == 1 ? "" : "s");
@@ -109,19 +127,17 @@ static int result = EX_OK;
 
 static DBusHandlerResult on_signal(DBusConnection *c, DBusMessage *m, void *data)
 {
-	const char *a = NULL, *b = NULL, *cc = NULL;
+	const char *a = NULL;
 
 	(void)c;
 	(void)data;
-	if (dbus_message_is_signal(m, MASTER_IFACE, "SessionEnded") &&
+	/* only masterd's own signal counts: anyone may send us one by name */
+	if (bus_peer_signal(&masterd, m, MASTER_IFACE, "SessionEnded") &&
 	    dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &a, DBUS_TYPE_INVALID)) {
-		printf("Session with %s ended: %s\n", onsite, a);
+		printf("Session with %s ended: %s\n", onsite, safe(a));
 		result = EX_ENDED;
 		loop_quit(loop, 0);
-	} else if (dbus_message_is_signal(m, DBUS_INTERFACE_DBUS, "NameOwnerChanged") &&
-		   dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &a, DBUS_TYPE_STRING, &b,
-					 DBUS_TYPE_STRING, &cc, DBUS_TYPE_INVALID) &&
-		   !strcmp(a, MASTER_BUS_NAME) && !*cc) {
+	} else if (bus_peer_update(&masterd, m)) {
 		printf("Session with %s ended: masterd stopped\n", onsite);
 		result = EX_ENDED;
 		loop_quit(loop, 0);
@@ -145,14 +161,15 @@ static int open_session(DBusConnection *bus, const char *id)
 	int code = EX_OK;
 
 	if (!device_name_valid(id)) {
-		fprintf(stderr, "masterdev: '%s' is not a device ID (such as rpi1100)\n", id);
+		fprintf(stderr, "masterdev: '%s' is not a device ID (such as rpi1100)\n", safe(id));
 		return EX_USAGE;
 	}
 	onsite = id;
-	dbus_bus_add_match(bus, "type='signal',interface='" MASTER_IFACE "',member='SessionEnded'", NULL);
-	dbus_bus_add_match(bus, "type='signal',sender='" DBUS_SERVICE_DBUS "',member='NameOwnerChanged',"
-				"arg0='" MASTER_BUS_NAME "'", NULL);
-	dbus_connection_add_filter(bus, on_signal, NULL, NULL);
+	dbus_bus_add_match(bus, "type='signal',sender='" MASTER_BUS_NAME "',interface='" MASTER_IFACE
+				"',member='SessionEnded'", NULL);
+	if (bus_peer_follow(bus, &masterd, MASTER_BUS_NAME) < 0 ||
+	    !dbus_connection_add_filter(bus, on_signal, NULL, NULL))
+		return EX_ERROR;
 	printf("Connecting to %s...\n", id);
 	fflush(stdout);
 	r = call(bus, "Open", id, 90000, &code);
@@ -160,10 +177,10 @@ static int open_session(DBusConnection *bus, const char *id)
 		return code;
 	dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &lan, DBUS_TYPE_STRING, &dns, DBUS_TYPE_STRING,
 			      &warning, DBUS_TYPE_INVALID);
-	printf("Onsite %s: customer LAN %s%s%s\n", id, lan[0] ? lan : "(not announced)",
-	       dns[0] ? ", DNS " : "", dns);
+	printf("Onsite %s: customer LAN %s%s%s\n", id, lan[0] ? safe(lan) : "(not announced)",
+	       dns[0] ? ", DNS " : "", safe(dns));
 	if (warning[0])
-		printf("Warning: %s\n", warning);
+		printf("Warning: %s\n", safe(warning));
 	printf("Session established: the laptop on the master's USB-Ethernet adapter reaches the "
 	       "customer LAN. Ctrl-C to end.\n");
 	fflush(stdout);
@@ -203,11 +220,11 @@ static int check_environment(DBusConnection *bus)
 			      DBUS_TYPE_STRING, &dev, DBUS_TYPE_STRING, &host, DBUS_TYPE_INVALID);
 	if (want_dev && *want_dev && strcmp(want_dev, dev)) {
 		fprintf(stderr, "masterdev: MASTERDEV_USERNAME is '%s' but this master is '%s' "
-				"(device in /etc/rdv/master.conf)\n", want_dev, dev);
+				"(device in /etc/rdv/master.conf)\n", safe(want_dev), safe(dev));
 		code = EX_USAGE;
 	} else if (want_host && *want_host && strcmp(want_host, host)) {
 		fprintf(stderr, "masterdev: RDV_SERVER_HOSTNAME is '%s' but this master uses '%s' "
-				"(rdv.host in /etc/rdv/master.conf)\n", want_host, host);
+				"(rdv.host in /etc/rdv/master.conf)\n", safe(want_host), safe(host));
 		code = EX_USAGE;
 	}
 	dbus_message_unref(r);

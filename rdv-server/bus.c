@@ -640,15 +640,11 @@ send:
 static DBusHandlerResult on_signal(DBusConnection *conn, DBusMessage *m, void *data)
 {
 	struct rdvd *d = data;
-	const char *name, *old, *new;
+	const char *name;
 	struct device *dev;
 
 	(void)conn;
-	if (!dbus_message_is_signal(m, DBUS_INTERFACE_DBUS, "NameOwnerChanged") ||
-	    !dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING, &old,
-				   DBUS_TYPE_STRING, &new, DBUS_TYPE_INVALID))
-		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
-	if (*new || name[0] != ':')
+	if (!bus_name_vanished(m, &name) || name[0] != ':')
 		return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
 	dev = device_by_bus_name(d, name);
 	if (dev)

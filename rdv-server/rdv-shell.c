@@ -30,6 +30,7 @@
 #define ERR_HEAD_START_US (50 * 1000)
 
 static struct shell sh;
+static struct bus_peer rdvd; /* the broker's unique name, the only one believed */
 static char inbuf[INBUF_MAX];
 static size_t inlen;
 static struct shell_lines lines;
@@ -240,21 +241,17 @@ static int setup_terminal(void)
 	return tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0 ? -errno : 0;
 }
 
+/* rdvd gone (or restarted: this device's registration went with it) */
 static DBusHandlerResult on_signal(DBusConnection *c, DBusMessage *m, void *data)
 {
-	const char *name, *old, *new;
-
 	(void)c;
 	(void)data;
-	if (dbus_message_is_signal(m, DBUS_INTERFACE_DBUS, "NameOwnerChanged") &&
-	    dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, &name, DBUS_TYPE_STRING, &old,
-				  DBUS_TYPE_STRING, &new, DBUS_TYPE_INVALID) &&
-	    !strcmp(name, RDV_BUS_NAME) && !*new) {
+	if (bus_peer_update(&rdvd, m)) {
 		fflush(stdout);
 		fprintf(stderr, "rdvd stopped: logging out, connect again later\n");
 		loop_quit(sh.loop, 1);
 	}
-	if (dbus_message_is_signal(m, DBUS_INTERFACE_LOCAL, "Disconnected"))
+	if (bus_disconnected(m))
 		loop_quit(sh.loop, 1);
 	return DBUS_HANDLER_RESULT_NOT_YET_HANDLED;
 }
@@ -294,10 +291,8 @@ static int connect_bus(void)
 		return -ECONNREFUSED;
 	}
 	dbus_connection_set_exit_on_disconnect(sh.bus, FALSE);
-	dbus_bus_add_match(sh.bus,
-			   "type='signal',sender='" DBUS_SERVICE_DBUS "',member='NameOwnerChanged',"
-			   "arg0='" RDV_BUS_NAME "'",
-			   NULL);
+	if (bus_peer_follow(sh.bus, &rdvd, RDV_BUS_NAME) < 0)
+		return -EIO;
 	if (!dbus_connection_add_filter(sh.bus, on_signal, NULL, NULL))
 		return -ENOMEM;
 	return 0;

@@ -4,8 +4,19 @@
 #include <string.h>
 #include "rdv-dbus.h"
 #include "shell.h"
+#include "util.h"
 
 #define CALL_TIMEOUT_MS 15000
+
+/* rdvd relays what other devices announced: printed through here, so no
+ * control character reaches a device (or a terminal). A few buffers, for one printf. */
+static const char *safe(const char *text)
+{
+	static char bufs[6][1024];
+	static unsigned next;
+
+	return peer_text(text ? text : "", bufs[next++ % 6], sizeof(bufs[0]));
+}
 
 typedef void (*print_fn)(struct shell *sh, DBusMessage *reply);
 
@@ -21,7 +32,7 @@ static void print_string(struct shell *sh, DBusMessage *reply)
 
 	(void)sh;
 	if (dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &v, DBUS_TYPE_INVALID))
-		printf("%s\n", v);
+		printf("%s\n", safe(v));
 }
 
 static void print_ready(struct shell *sh, DBusMessage *reply)
@@ -62,7 +73,7 @@ static void print_vtun(struct shell *sh, DBusMessage *reply)
 	}
 	for (size_t i = 0; i < sizeof(vtun_keys) / sizeof(vtun_keys[0]); i++)
 		if (values[i])
-			printf("%s: %s\n", vtun_keys[i], values[i]);
+			printf("%s: %s\n", vtun_keys[i], safe(values[i]));
 }
 
 struct dev_row {
@@ -99,15 +110,15 @@ static void each_device(DBusMessage *reply, void (*fn)(const struct dev_row *))
 	}
 }
 
-static void row_id(const struct dev_row *r) { printf("%s\n", r->name); }
+static void row_id(const struct dev_row *r) { printf("%s\n", safe(r->name)); }
 static void row_details(const struct dev_row *r)
 {
-	printf("%s\t%s\t%s\t%s\t%s\n", r->name, r->host[0] ? r->host : "-", r->lan[0] ? r->lan : "-",
-	       r->uplink, r->busy ? "busy" : "free");
+	printf("%s\t%s\t%s\t%s\t%s\n", safe(r->name), r->host[0] ? safe(r->host) : "-",
+	       r->lan[0] ? safe(r->lan) : "-", safe(r->uplink), r->busy ? "busy" : "free");
 }
-static void row_lan(const struct dev_row *r) { printf("%s\n", r->lan); }
-static void row_dns(const struct dev_row *r) { printf("%s\n", r->dns); }
-static void row_host(const struct dev_row *r) { printf("%s\n", r->host); }
+static void row_lan(const struct dev_row *r) { printf("%s\n", safe(r->lan)); }
+static void row_dns(const struct dev_row *r) { printf("%s\n", safe(r->dns)); }
+static void row_host(const struct dev_row *r) { printf("%s\n", safe(r->host)); }
 
 static void print_ids(struct shell *sh, DBusMessage *m) { (void)sh; each_device(m, row_id); }
 static void print_details(struct shell *sh, DBusMessage *m) { (void)sh; each_device(m, row_details); }
@@ -121,13 +132,16 @@ static void on_reply(DBusPendingCall *pending, void *data)
 	DBusMessage *reply = dbus_pending_call_steal_reply(pending);
 
 	if (!reply) {
-		fprintf(stderr, "%s: no answer from rdvd\n", c->spec->name);
+		fprintf(stderr, "%s: no answer from rdvd" RDV_ERR_TOKEN_OPEN "%s" RDV_ERR_TOKEN_CLOSE "\n",
+			c->spec->name, DBUS_ERROR_NO_REPLY);
 	} else if (dbus_message_get_type(reply) == DBUS_MESSAGE_TYPE_ERROR) {
-		const char *msg = NULL;
+		const char *msg = NULL, *name = dbus_message_get_error_name(reply);
 		dbus_message_get_args(reply, NULL, DBUS_TYPE_STRING, &msg, DBUS_TYPE_INVALID);
-		fprintf(stderr, "%s: %s\n", c->spec->name, msg ? msg : dbus_message_get_error_name(reply));
+		/* the words for people, the error's name for programs */
+		fprintf(stderr, "%s: %s" RDV_ERR_TOKEN_OPEN "%s" RDV_ERR_TOKEN_CLOSE "\n", c->spec->name,
+			safe(msg ? msg : name), safe(name));
 		if (c->sh->debug)
-			fprintf(stderr, "debug: %s\n", dbus_message_get_error_name(reply));
+			fprintf(stderr, "debug: %s\n", safe(name));
 	} else if (c->print) {
 		c->print(c->sh, reply);
 	}
@@ -162,7 +176,8 @@ static void call(struct shell *sh, const struct shell_cmd *cmd, const char *meth
 	dbus_message_unref(m);
 	return;
 fail:
-	fprintf(stderr, "%s: cannot reach rdvd\n", cmd->spec->name);
+	fprintf(stderr, "%s: cannot reach rdvd" RDV_ERR_TOKEN_OPEN "%s" RDV_ERR_TOKEN_CLOSE "\n",
+		cmd->spec->name, RDV_ERR_FAILED);
 	if (pending)
 		dbus_pending_call_unref(pending);
 	if (m)

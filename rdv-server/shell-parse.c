@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "rdv-dbus.h"
 
 const struct shell_cmd_spec shell_cmds[] = {
 	{ "get_role", R_BOTH, A_NONE, C_GET_ROLE, "", "print this device's role: onsite or master" },
@@ -239,6 +240,17 @@ static int parse_arg(const struct shell_cmd_spec *sp, const char *args, struct s
 	return -EINVAL;
 }
 
+/* a refused argument: the error's token, for programs reading the line */
+static int tagged(int r, char *err, size_t errlen)
+{
+	size_t len = strlen(err);
+
+	if (r == -EINVAL && len < errlen)
+		snprintf(err + len, errlen - len, RDV_ERR_TOKEN_OPEN "%s" RDV_ERR_TOKEN_CLOSE,
+			 RDV_ERR_INVALID);
+	return r;
+}
+
 int shell_parse(const char *line, unsigned role, struct shell_cmd *c, char *err, size_t errlen)
 {
 	char name[64], args[SHELL_LINE_MAX], shown[128];
@@ -248,7 +260,7 @@ int shell_parse(const char *line, unsigned role, struct shell_cmd *c, char *err,
 	err[0] = '\0';
 	if (strlen(line) >= SHELL_LINE_MAX) {
 		snprintf(err, errlen, "line too long (at most %d bytes)", SHELL_LINE_MAX - 1);
-		return -EINVAL;
+		return tagged(-EINVAL, err, errlen);
 	}
 	while (is_space(*line))
 		line++;
@@ -276,7 +288,7 @@ int shell_parse(const char *line, unsigned role, struct shell_cmd *c, char *err,
 			continue;
 		c->id = shell_cmds[i].id;
 		c->spec = &shell_cmds[i];
-		return parse_arg(&shell_cmds[i], args, c, err, errlen);
+		return tagged(parse_arg(&shell_cmds[i], args, c, err, errlen), err, errlen);
 	}
 	snprintf(err, errlen, "*** Unknown syntax: %s", shown);
 	return -ENOENT;

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct dl_watch {
 	struct loop *loop;
@@ -258,4 +259,93 @@ DBusMessage *dbus_reply_errno(DBusMessage *call, int err, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	return dbus_message_new_error(call, errno_to_name(err), text);
+}
+
+static bool from_driver(DBusMessage *m)
+{
+	const char *sender = dbus_message_get_sender(m);
+
+	return sender && !strcmp(sender, DBUS_SERVICE_DBUS);
+}
+
+/* The one reader of NameOwnerChanged: believed from the bus driver only. */
+static bool owner_changed(DBusMessage *m, const char **name, const char **old, const char **new)
+{
+	return dbus_message_is_signal(m, DBUS_INTERFACE_DBUS, "NameOwnerChanged") && from_driver(m) &&
+	       dbus_message_get_args(m, NULL, DBUS_TYPE_STRING, name, DBUS_TYPE_STRING, old,
+				     DBUS_TYPE_STRING, new, DBUS_TYPE_INVALID);
+}
+
+bool bus_name_vanished(DBusMessage *m, const char **name)
+{
+	const char *old, *new;
+
+	return owner_changed(m, name, &old, &new) && !*new;
+}
+
+bool bus_disconnected(DBusMessage *m)
+{
+	/* libdbus makes it itself, with no sender; the bus daemon stamps one on all it relays */
+	return dbus_message_is_signal(m, DBUS_INTERFACE_LOCAL, "Disconnected") &&
+	       !dbus_message_get_sender(m);
+}
+
+int bus_peer_follow(DBusConnection *bus, struct bus_peer *p, const char *name)
+{
+	DBusMessage *m = NULL, *r = NULL;
+	const char *owner = "";
+	char rule[320];
+	DBusError err;
+	int ret = 0;
+
+	p->name = name;
+	p->owner[0] = '\0';
+	if (snprintf(rule, sizeof(rule), "type='signal',sender='" DBUS_SERVICE_DBUS "',interface='"
+		     DBUS_INTERFACE_DBUS "',member='NameOwnerChanged',arg0='%s'", name) >=
+	    (int)sizeof(rule))
+		return -ENAMETOOLONG;
+	dbus_error_init(&err);
+	/* subscribed first: every change after the answer below reaches us, in order */
+	dbus_bus_add_match(bus, rule, &err);
+	if (!dbus_error_is_set(&err)) {
+		m = dbus_message_new_method_call(DBUS_SERVICE_DBUS, DBUS_PATH_DBUS, DBUS_INTERFACE_DBUS,
+						 "GetNameOwner");
+		if (!m || !dbus_message_append_args(m, DBUS_TYPE_STRING, &name, DBUS_TYPE_INVALID))
+			ret = -ENOMEM;
+		else
+			r = dbus_connection_send_with_reply_and_block(bus, m, 10000, &err);
+	}
+	if (r && dbus_message_get_args(r, NULL, DBUS_TYPE_STRING, &owner, DBUS_TYPE_INVALID))
+		snprintf(p->owner, sizeof(p->owner), "%s", owner);
+	else if (!ret && !dbus_error_has_name(&err, DBUS_ERROR_NAME_HAS_NO_OWNER))
+		ret = -EIO; /* no owner yet is fine: the first NameOwnerChanged tells */
+	if (ret < 0)
+		log_err("cannot follow %s on the bus: %s", name,
+			dbus_error_is_set(&err) ? err.message : "out of memory");
+	dbus_error_free(&err);
+	if (m)
+		dbus_message_unref(m);
+	if (r)
+		dbus_message_unref(r);
+	return ret;
+}
+
+bool bus_peer_update(struct bus_peer *p, DBusMessage *m)
+{
+	const char *name, *old, *new;
+	bool gone;
+
+	if (!p->name || !owner_changed(m, &name, &old, &new) || strcmp(name, p->name))
+		return false;
+	gone = p->owner[0] && strcmp(new, p->owner);
+	snprintf(p->owner, sizeof(p->owner), "%s", new);
+	return gone;
+}
+
+bool bus_peer_signal(const struct bus_peer *p, DBusMessage *m, const char *iface, const char *member)
+{
+	const char *sender = dbus_message_get_sender(m);
+
+	return dbus_message_is_signal(m, iface, member) && sender && p->owner[0] &&
+	       !strcmp(sender, p->owner);
 }

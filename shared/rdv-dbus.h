@@ -17,3 +17,12 @@
 #define RDV_ERR_NO_SESSION RDV_ERR_PREFIX "NoSession"
 #define RDV_ERR_WRONG_ROLE RDV_ERR_PREFIX "WrongRole"
 #define RDV_ERR_FAILED RDV_ERR_PREFIX "Failed"
+
+/*
+ * The device shell's error lines carry the error's D-Bus name in brackets
+ * after the words, "connect_to_onsite_dev: rpi1: busy in another session
+ * [org.rdvkit.Error.Busy]": programs decide by the name (rdvlink_error()),
+ * people read the words, which may change.
+ */
+#define RDV_ERR_TOKEN_OPEN " ["
+#define RDV_ERR_TOKEN_CLOSE "]"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "child.h"
 #include "log.h"
+#include "rdv-dbus.h"
 #include "util.h"
 
 #define PROMPT_TIMEOUT_S 30
@@ -285,12 +286,43 @@ static void log_ssh_line(const char *line, void *data)
 	log_warn("%s ssh: %s", ((struct rdvlink *)data)->conf.device, line);
 }
 
+/*
+ * ssh and stunnel give no error codes for why a login failed (ssh exits 255
+ * for all of these): their messages are all there is. They are matched in
+ * this one table and nowhere else; what a technician is told is our words.
+ */
+enum login_cause { L_OTHER, L_TLS_CERT, L_KEY_REFUSED, L_HOST_KEY, L_UNREACHABLE };
+static const struct {
+	const char *says;
+	enum login_cause cause;
+} tool_messages[] = {
+	{ "certificate verify failed", L_TLS_CERT },  /* stunnel (OpenSSL) */
+	{ "Rejected by CERT", L_TLS_CERT },
+	{ "CERT: Verification error", L_TLS_CERT },
+	{ "Permission denied", L_KEY_REFUSED },       /* ssh from here on */
+	{ "Host key verification failed", L_HOST_KEY },
+	{ "HOST IDENTIFICATION", L_HOST_KEY },
+	{ "timed out", L_UNREACHABLE },
+	{ "Connection refused", L_UNREACHABLE },
+	{ "closed by remote host", L_UNREACHABLE },
+	{ "Connection reset", L_UNREACHABLE },
+	{ "kex_exchange_identification", L_UNREACHABLE },
+};
+
+/* the first cause, in the table's order, that the text names */
+static enum login_cause login_cause(const char *text)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tool_messages); i++)
+		if (strstr(text, tool_messages[i].says))
+			return tool_messages[i].cause;
+	return L_OTHER;
+}
+
 static void tls_line(const char *line, void *data)
 {
 	struct rdvlink *l = data;
 
-	if (strstr(line, "certificate verify failed") || strstr(line, "Rejected by CERT") ||
-	    strstr(line, "CERT: Verification error"))
+	if (login_cause(line) == L_TLS_CERT)
 		l->tls_refused = true;
 	log_debug("%s stunnel: %s", l->conf.device, line);
 }
@@ -318,18 +350,19 @@ static void on_stderr(int fd, short revents, void *data)
 /* What a technician needs to hear, from what ssh and stunnel said. */
 static void login_failure(struct rdvlink *l, char *why, size_t len)
 {
+	enum login_cause cause;
+
 	l->err[l->err_used] = '\0';
-	if (l->tls_refused)
+	cause = l->tls_refused ? L_TLS_CERT : login_cause(l->err);
+	if (cause == L_TLS_CERT)
 		snprintf(why, len, "TLS certificate mismatch: the server at %s:%u is not the pinned RDV "
 			 "server (%s)", l->conf.host, l->conf.port, l->conf.certificate);
-	else if (strstr(l->err, "Permission denied"))
+	else if (cause == L_KEY_REFUSED)
 		snprintf(why, len, "the RDV server refused this device's key (account %s)", l->conf.device);
-	else if (strstr(l->err, "Host key verification failed") || strstr(l->err, "HOST IDENTIFICATION"))
+	else if (cause == L_HOST_KEY)
 		snprintf(why, len, "the RDV server's SSH host key does not match the pinned one (%s)",
 			 l->conf.known_hosts);
-	else if (strstr(l->err, "timed out") || strstr(l->err, "Connection refused") ||
-		 strstr(l->err, "closed by remote host") || strstr(l->err, "Connection reset") ||
-		 strstr(l->err, "kex_exchange_identification") || l->conf.tls)
+	else if (cause == L_UNREACHABLE || l->conf.tls)
 		snprintf(why, len, "cannot reach the RDV server at %s:%u", l->conf.host, l->conf.port);
 	else
 		snprintf(why, len, "ssh could not log in");
@@ -516,6 +549,31 @@ const char *rdvlink_conf_missing(const struct rdvlink_conf *c)
 		return "'rdv.host' (the RDV server) is required";
 	return NULL;
 }
+void rdvlink_error(const char *errors, char *token, size_t token_len, char *words,
+		   size_t words_len)
+{
+	size_t n = strcspn(errors, "\n"), cmd = strspn(errors, "abcdefghijklmnopqrstuvwxyz_");
+	const char *open = NULL, *end = errors + n, *start = errors;
+
+	/* the token is the last bracketed word: a D-Bus error name, nothing else */
+	for (const char *p = errors; (p = strstr(p, RDV_ERR_TOKEN_OPEN)) && p < end; p++)
+		open = p;
+	token[0] = '\0';
+	if (open && end[-1] == ']') {
+		const char *t = open + strlen(RDV_ERR_TOKEN_OPEN);
+		size_t tl = (size_t)(end - 1 - t);
+		if (tl && tl < token_len &&
+		    strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._") == tl) {
+			memcpy(token, t, tl);
+			token[tl] = '\0';
+			end = open;
+		}
+	}
+	if (cmd && !strncmp(errors + cmd, ": ", 2) && errors + cmd + 2 <= end)
+		start = errors + cmd + 2;
+	snprintf(words, words_len, "%.*s", (int)(end - start), start);
+}
+
 const char *rdvlink_last_error(const struct rdvlink *l) { return l->last_error; }
 
 static int send_line(struct rdvlink *l, const char *line, unsigned timeout_s,

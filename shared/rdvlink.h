@@ -6,6 +6,7 @@
  */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 #include "loop.h"
 
 struct rdvlink_conf {
@@ -52,6 +53,13 @@ int rdvlink_cmd(struct rdvlink *l, const char *line, unsigned timeout_s, rdvlink
 		void *data);
 /* ssh -O forward/cancel -L 127.0.0.1:local:127.0.0.1:remote over the control socket */
 int rdvlink_forward(struct rdvlink *l, unsigned local_port, unsigned remote_port, bool add);
+/*
+ * The first error line of a shell command, "CMD: WORDS [TOKEN]": its token
+ * (the D-Bus error name; "" from a shell that sends none) into token, and its
+ * words without the command name into words. Decide by the token.
+ */
+void rdvlink_error(const char *errors, char *token, size_t token_len, char *words,
+		   size_t words_len);
 bool rdvlink_up(const struct rdvlink *l);
 /* why the link is down, for the people waiting on it */
 const char *rdvlink_last_error(const struct rdvlink *l);

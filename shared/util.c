@@ -72,6 +72,47 @@ bool hostname_valid(const char *s)
 	return true;
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), 0 if none. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	unsigned cp = s[0] & (0x3f >> (n - 1));
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates and beyond U+10FFFF are not UTF-8 */
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return cp >= 0x80 && cp <= 0x9f ? 0 : n; /* C1 controls: 8-bit escapes (CSI is 0x9b) */
+}
+
+const char *peer_text(const char *in, char *out, size_t size)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0, n;
+
+	while (*s) {
+		n = *s >= 0x20 && *s < 0x7f ? 1 : *s >= 0x80 ? utf8_len(s) : 0;
+		if (n ? o + n >= size : o + 4 >= size)
+			break;
+		if (n) {
+			memcpy(out + o, s, n);
+			o += n;
+			s += n;
+		} else {
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", *s++);
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 int write_file_atomic(const char *path, const char *content, mode_t mode)
 {
 	char tmp[4096];

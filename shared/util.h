@@ -14,6 +14,12 @@ bool device_name_valid(const char *name);
 bool hostname_valid(const char *name);
 /* replaces control characters, DEL and non-ASCII with '?': peer text made safe to print or log */
 char *str_printable(char *s);
+/*
+ * Text that came from a peer, made safe to print on a terminal or put on the
+ * bus: control characters (C0, DEL, C1) and bytes that are not UTF-8 become
+ * \xNN, so no escape sequence gets through. Cut to fit size (>= 1); returns out.
+ */
+const char *peer_text(const char *in, char *out, size_t size);
 /* writes content to path atomically (tmp + rename) with the given mode */
 int write_file_atomic(const char *path, const char *content, mode_t mode);
 int write_sysctl(const char *path, const char *value);

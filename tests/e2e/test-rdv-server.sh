@@ -61,6 +61,10 @@ check "a master outside the access list sees no onsite device" \
 	test -z "$(dev_cmd "$M3" show_online_onsite_devs)"
 dev_cmd "$M3" "connect_to_onsite_dev $O1" >/dev/null
 check "a master outside the access list cannot connect" grep -q "$O1: not allowed" "$D/dev/$M3/err"
+check "the refusal line ends with its stable token, the D-Bus error name" \
+	grep -q "^connect_to_onsite_dev: $O1: not allowed for $M3 \[org.rdvkit.Error.NotAllowed\]$" "$D/dev/$M3/err"
+check "so does a refused argument" \
+	grep -q "'10.1.2.300/24'.* \[org.rdvkit.Error.InvalidArgument\]$" "$D/dev/$O1/err"
 dev_cmd "$M1" "connect_to_onsite_dev ${P}o9" >/dev/null
 check "unknown onsite device is refused" grep -q "not allowed\|unknown or offline" "$D/dev/$M1/err"
 devices=$(rdvctl devices)
@@ -175,6 +179,32 @@ check "a device cannot call the admin interface" \
 	grep -q "AccessDenied" <<<"$(as_dev "$X" dbus-send --system --print-reply --dest=org.rdvkit.Broker /org/rdvkit/Broker org.rdvkit.Admin1.Kick string:"$O1")"
 check "device $X registering does not take over $O1" grep -q '"onsite"' <<<"$(call "$X" Register)"
 check "$O1 is still the one online under its name, in session" grep -q "$O1 .*busy" <<<"$(rdvctl devices)"
+# forged bus signals: any local account may address a signal to a unique name,
+# and no match rule stops it. Sent to rdvd ("$O1's shell is gone") and to
+# $O1's shell ("rdvd stopped"), by an account with no role, by a device, and
+# by root: the bus policy keeps the first two away from rdvd, root it lets
+# through, so rdvd's own check is what this proves there.
+drv() { local m=$1; shift; ip netns exec "$NS_RDV" env DBUS_SYSTEM_BUS_ADDRESS="$BUS" dbus-send --system \
+	--print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus "org.freedesktop.DBus.$m" "$@"; }
+unique() { grep -o '":[0-9.]*"' | tr -d '"'; }
+shell_of() { local n; for n in $(drv ListNames | unique); do
+	drv GetConnectionUnixUser "string:$n" 2>/dev/null | grep -q "uint32 $(id -u "$1")\$" && { echo "$n"; return 0; }
+done; return 1; }
+shell_o1=$(shell_of "$O1")
+rdvd_name=$(drv GetNameOwner string:org.rdvkit.Broker | unique)
+log_mark=$(wc -l <"$D/rdvd.log")
+for u in nobody "$X" root; do
+	as_dev "$u" dbus-send --system --type=signal --dest="$rdvd_name" /org/freedesktop/DBus \
+		org.freedesktop.DBus.NameOwnerChanged "string:$shell_o1" "string:$shell_o1" string: >/dev/null
+	as_dev "$u" dbus-send --system --type=signal --dest="$shell_o1" /org/freedesktop/DBus \
+		org.freedesktop.DBus.NameOwnerChanged string:org.rdvkit.Broker "string:$rdvd_name" string: >/dev/null
+done
+check "forged signals: $O1's shell is not logged out (it still answers)" \
+	test "$(dev_cmd "$O1" "echo still here")" = "still here"
+check_not "and did not say rdvd stopped" grep -q "rdvd stopped" "$D/dev/$O1/err"
+check "rdvd keeps $O1 online and in session" grep -q "$O1 .*busy" <<<"$(rdvctl devices)"
+check_not "rdvd logged no disconnect of it" \
+	bash -c "tail -n +$((log_mark + 1)) '$D/rdvd.log' | grep -q 'device $O1: offline\\|shell disconnected'"
 
 # --- a vtund dies; rdvd crashes -------------------------------------------------------
 dev_vtun_down "$M1"; dev_vtun_down "$O1"

@@ -40,6 +40,19 @@ WWW=/run/rdv-topo/$P/plc1/www
 head -c 10485760 /dev/urandom >"$WWW/big.bin"
 big_sum=$(sha256sum <"$WWW/big.bin")
 
+# Technicians on the master: T1 only in the group master.conf names (not
+# rdv-tech), T2 and T3 in both, so that the old bus policy let them through.
+TECH=${P}tech T1=${P}t1 T2=${P}t2 T3=${P}t3
+groupadd "$TECH" && at_exit groupdel "$TECH"
+if ! getent group rdv-tech >/dev/null; then groupadd --system rdv-tech && at_exit groupdel rdv-tech; fi
+for u in "$T1:41481:$TECH" "$T2:41482:$TECH,rdv-tech" "$T3:41483:$TECH,rdv-tech"; do
+	IFS=: read -r name uid groups <<<"$u"
+	useradd -M -N -u "$uid" -G "$groups" -s /usr/sbin/nologin "$name" && at_exit del_user "$name" ||
+		not_ok "technician account $name"
+done
+install -m 0755 "$BUILD/masterdev" "$D/bin/masterdev"
+MASTER_CONF_EXTRA="access_group = \"$TECH\";"
+
 onsite_start "$O" 1
 master_start "$M" 1 || not_ok "masterd starts"
 online_free() { rdvctl devices | grep -q "^$O .*plc-site-1 .*free"; }
@@ -59,6 +72,9 @@ check "masterdev -l lists the onsite with hostname and LAN address" \
 
 # masterdev -o ID: holds the session until Ctrl-C
 open_session() {
+	# emptied before the start: the redirection of a background job happens
+	# later, and the last session's "Session established" must not count
+	: >"$D/masterdev.out"
 	ip netns exec "$P-master1" env DBUS_SYSTEM_BUS_ADDRESS="${MBUS[$M]}" \
 		"$BUILD/masterdev" -o "$O" >"$D/masterdev.out" 2>&1 &
 	MASTERDEV=$!
@@ -130,6 +146,67 @@ check "the onsite is back in standby" wait_for 5 online_free
 check_not "the laptop no longer reaches the customer host" lap ping -c 1 -W 1 -q $PLC >/dev/null
 check_not "between sessions the laptop is not routed into the office LAN" lap ping -c 1 -W 1 -q "$SUP.1" >/dev/null
 check "the adapter forwards nothing between sessions" test "$(fwd "$P-master1" conf.usb0.forwarding)" = 0
+# --- who may drive masterd, and signals forged by other local users -------------
+# as_user USER COMMAND...: on the master, as that account, on masterd's bus
+as_user() {
+	local u=$1
+	shift
+	ip netns exec "$P-master1" setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups \
+		env DBUS_SYSTEM_BUS_ADDRESS="${MBUS[$M]}" "$@"
+}
+bus_driver() { # METHOD ARGS...: ask the master's bus daemon
+	local m=$1
+	shift
+	ip netns exec "$P-master1" env DBUS_SYSTEM_BUS_ADDRESS="${MBUS[$M]}" dbus-send --system \
+		--print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus "org.freedesktop.DBus.$m" "$@"
+}
+unique() { grep -o '":[0-9.]*"' | tr -d '"'; }
+bus_name_of_uid() { # the unique name of that account's one bus connection
+	local n
+	for n in $(bus_driver ListNames | unique); do
+		bus_driver GetConnectionUnixUser "string:$n" 2>/dev/null | grep -q "uint32 $1\$" && { echo "$n"; return 0; }
+	done
+	return 1
+}
+tech_lists() { as_user "$T1" "$D/bin/masterdev" -l 2>&1 | grep -q "^$O "; }
+check "a member of the group master.conf names (access_group, not rdv-tech) may use masterdev" tech_lists
+out=$(as_user nobody "$D/bin/masterdev" -l 2>&1)
+check "an account outside it is refused by masterd, naming the group" \
+	grep -q "only root and members of $TECH" <<<"$out"
+ip netns exec "$P-master1" setpriv --reuid="$T2" --regid="$(id -g "$T2")" --init-groups \
+	env DBUS_SYSTEM_BUS_ADDRESS="${MBUS[$M]}" "$D/bin/masterdev" -o "$O" >"$D/masterdev-t2.out" 2>&1 &
+TECHDEV=$!
+at_exit kill "$TECHDEV"
+check "technician $T2 opens a session" wait_for 30 grep -q "Session established" "$D/masterdev-t2.out"
+mdev=$(bus_name_of_uid "$(id -u "$T2")")
+mastd=$(bus_driver GetNameOwner string:org.rdvkit.Master | unique)
+ESC=$'\e' BEL=$'\a'
+mark=$(wc -l <"$D/$M/masterd.log")
+# unicast signals straight to the unique names: no match rule stops them. The
+# bus policy keeps all but root from masterd's other interfaces, so root's
+# forgery is the one that proves masterd's own check.
+for u in nobody "$T3" root; do
+	as_user "$u" dbus-send --system --type=signal --dest="$mdev" /org/rdvkit/Master \
+		org.rdvkit.Master1.SessionEnded "string:${ESC}]0;owned${BEL}${ESC}[2J${ESC}[31mforged by $u"
+	as_user "$u" dbus-send --system --type=signal --dest="$mdev" /org/freedesktop/DBus \
+		org.freedesktop.DBus.NameOwnerChanged string:org.rdvkit.Master "string:$mastd" string:
+	as_user "$u" dbus-send --system --type=signal --dest="$mastd" /org/freedesktop/DBus \
+		org.freedesktop.DBus.NameOwnerChanged "string:$mdev" "string:$mdev" string:
+done
+masterdev_gone() { ! alive "$TECHDEV"; }
+check_not "forged SessionEnded and NameOwnerChanged signals from other local users: masterdev runs on" \
+	wait_for 3 masterdev_gone
+check_not "masterdev printed no end, no raw escape reached its terminal" \
+	grep -q "ended\|$ESC\|$BEL" "$D/masterdev-t2.out"
+check_not "masterd ended nothing" \
+	bash -c "tail -n +$((mark + 1)) '$D/$M/masterd.log' | grep -q 'session with .* ended'"
+out=$(as_user "$T3" dbus-send --system --print-reply --dest=org.rdvkit.Master /org/rdvkit/Master \
+	org.rdvkit.Master1.Close 2>&1)
+check "another technician cannot close $T2's session (AccessDenied)" grep -q "AccessDenied" <<<"$out"
+check_not "and the session lives on: masterdev runs" wait_for 3 masterdev_gone
+check "the laptop still reaches the customer host" lap ping -c 2 -i 0.3 -W 2 -q $PLC >/dev/null
+kill -INT "$TECHDEV"
+check "its own technician's Ctrl-C ends it" wait_for 5 all_clean
 check "a second session right after works" open_session
 check "traffic flows in it" lap ping -c 2 -i 0.3 -W 2 -q $PLC >/dev/null
 
@@ -192,24 +269,30 @@ check "a MASTERDEV_USERNAME naming another account is refused, naming both" \
 M2=${P}n
 dev_add "$M2" master 2 "$P-master1" && dev_login "$M2" || not_ok "a second master"
 dev_cmd "$M2" "connect_to_onsite_dev $O" >/dev/null
-out=$(masterdev "$M" 1 -o "$O" 2>&1); rc=$?
+out=$(masterdev "$M" 1 -d -o "$O" 2>&1); rc=$?
 check "an onsite busy with another master is refused clearly (exit 4)" \
 	bash -c "[ $rc -eq 4 ] && grep -q 'busy in another session' <<<\"\$1\"" _ "$out"
+check "masterd named it by the shell's token: org.rdvkit.Master.Error.Busy, words without the token" \
+	bash -c "grep -qx 'masterdev: (org.rdvkit.Master.Error.Busy)' <<<\"\$1\" && ! grep -q 'org.rdvkit.Error' <<<\"\$1\"" _ "$out"
 dev_logout "$M2"
 check "it is free again once that master leaves" wait_for 5 online_free
 printf 'access = ( { master = "%s"; onsite = [ "%s" ]; } );\n' "$M2" "$O" >>"$D/rdvd.conf"
 kill -HUP "$RDVD_PID"
 check "rdvd reloads its access list on SIGHUP" wait_for 5 grep -q "access list reloaded" "$D/rdvd.log"
-out=$(masterdev "$M" 1 -o "$O" 2>&1); rc=$?
+out=$(masterdev "$M" 1 -d -o "$O" 2>&1); rc=$?
 check "an onsite outside this master's access list is refused clearly (exit 4)" \
 	bash -c "[ $rc -eq 4 ] && grep -q 'not allowed' <<<\"\$1\"" _ "$out"
+check "masterd named it by the shell's token: org.rdvkit.Master.Error.NotAllowed, words without the token" \
+	bash -c "grep -qx 'masterdev: (org.rdvkit.Master.Error.NotAllowed)' <<<\"\$1\" && ! grep -q 'org.rdvkit.Error' <<<\"\$1\"" _ "$out"
 check "and masterdev -l does not list it" \
 	bash -c "ip netns exec $P-master1 env DBUS_SYSTEM_BUS_ADDRESS=${MBUS[$M]} $BUILD/masterdev -l | grep -q 'No onsite device'"
 sed -i '/^access = /d' "$D/rdvd.conf"
 kill -HUP "$RDVD_PID"
-out=$(masterdev "$M" 1 -o "${P}zz" 2>&1); rc=$?
+out=$(masterdev "$M" 1 -d -o "${P}zz" 2>&1); rc=$?
 check "an unknown onsite is refused clearly (exit 4)" \
 	bash -c "[ $rc -eq 4 ] && grep -q 'unknown or offline onsite device' <<<\"\$1\"" _ "$out"
+check "masterd named it by the shell's token: org.rdvkit.Master.Error.UnknownDevice, words without the token" \
+	bash -c "grep -qx 'masterdev: (org.rdvkit.Master.Error.UnknownDevice)' <<<\"\$1\" && ! grep -q 'org.rdvkit.Error' <<<\"\$1\"" _ "$out"
 kill "$RDVD_PID"; wait "$RDVD_PID" 2>/dev/null
 down() { masterdev "$M" 1 -l 2>&1 | grep -q "RDV server unreachable"; }
 check "with the RDV server down, masterdev says it is unreachable" wait_for 5 down

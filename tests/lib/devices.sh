@@ -42,6 +42,7 @@ onsite_start() {
 }
 
 # master_start NAME N: a system bus and masterd on masterN; the adapter is usb0
+# (MASTER_CONF_EXTRA: more lines for its master.conf)
 master_start() {
 	local name=$1 dir=$D/$1
 	device_files "$name" "$dir"
@@ -54,6 +55,7 @@ master_start() {
 	run_dir = "$dir/run";
 	log_file = "$dir/masterd.log";
 	log_level = "debug";
+	${MASTER_CONF_EXTRA:-}
 	extremity = { interfaces = "usb0"; require_usb = false; };
 	$(rdv_block "$dir")
 	CONF

@@ -2,6 +2,7 @@
 #include <string.h>
 #include "check.h"
 #include "net.h"
+#include "rdvlink.h"
 #include "util.h"
 #include "vtunparams.h"
 
@@ -108,6 +109,28 @@ int main(void)
 	      !device_name_valid("abcdefghijklmnopqrstuvwxyz012345"), "bad device names refused");
 	CHECK(hostname_valid("plc-1.customer.lan") && !hostname_valid("a b") && !hostname_valid("") &&
 	      !hostname_valid("x'y"), "host names");
+	/* peer text: escapes neutralized, UTF-8 kept, cut safely */
+	CHECK(!strcmp(peer_text("a\x1b[2Jb\r\n\x7f", buf, sizeof(buf)), "a\\x1b[2Jb\\x0d\\x0a\\x7f"),
+	      "C0 and DEL escaped: %s", buf);
+	CHECK(!strcmp(peer_text("caf\xc3\xa9 \xc2\x9b" "31m \xff\xc0\x80", buf, sizeof(buf)),
+		      "caf\xc3\xa9 \\xc2\\x9b31m \\xff\\xc0\\x80"), "UTF-8 kept, C1 and bad bytes escaped: %s", buf);
+	CHECK(!strcmp(peer_text("ab\x1b", buf, 5), "ab") && !strcmp(peer_text("\xc3\xa9\xc3\xa9", buf, 4), "\xc3\xa9"),
+	      "cut whole, never half an escape or character");
+	/* the shell's error lines: decided by the token, never the words */
+	{
+		char tok[64], words[128];
+		rdvlink_error("connect_to_onsite_dev: rpi1: busy in another session [org.rdvkit.Error.Busy]\n"
+			      "more\n", tok, sizeof(tok), words, sizeof(words));
+		CHECK(!strcmp(tok, "org.rdvkit.Error.Busy") && !strcmp(words, "rpi1: busy in another session"),
+		      "token and words split: '%s' '%s'", tok, words);
+		rdvlink_error("connect_to_onsite_dev: rpi1: not allowed for m1", tok, sizeof(tok), words,
+			      sizeof(words));
+		CHECK(!tok[0] && !strcmp(words, "rpi1: not allowed for m1"), "no token: none invented");
+		rdvlink_error("x: a [b c]", tok, sizeof(tok), words, sizeof(words));
+		CHECK(!tok[0] && !strcmp(words, "a [b c]"), "brackets that are not a name are words");
+		rdvlink_error("", tok, sizeof(tok), words, sizeof(words));
+		CHECK(!tok[0] && !words[0], "empty");
+	}
 	CHECK(random_hex(buf, 8) == 0 && strlen(buf) == 16, "random hex length");
 	test_vtun_params();
 	test_dns_filter();
