@@ -456,8 +456,6 @@ static void on_list(struct rdvlink *l, const char *out, const char *errors, void
 				}
 			}
 			if (k == 5 && device_name_valid(f[0])) {
-				for (int i = 1; i < 5; i++)
-					str_printable(f[i]);
 				dbus_message_iter_open_container(&arr, DBUS_TYPE_STRUCT, NULL, &st);
 				for (int i = 0; i < 5; i++) {
 					v = peer_text(f[i], safe[i], sizeof(safe[i]));
