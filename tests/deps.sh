@@ -8,6 +8,10 @@ PKGS=(
 	dbus-daemon dbus-bin nftables iproute2 iputils-ping procps util-linux passwd
 	vtun stunnel4 openssh-server openssh-client openssl busybox dnsmasq-base curl
 	debhelper dpkg-dev lintian mmdebstrap systemd-container
+	# make deb ARCH=arm64: Debian's cross compiler and the arm64 -dev
+	# packages, which install beside the amd64 ones (Multi-Arch: same)
+	crossbuild-essential-arm64 libdbus-1-dev:arm64 libnl-3-dev:arm64 libnl-route-3-dev:arm64
+	libconfig-dev:arm64 libnftables-dev:arm64 libsystemd-dev:arm64
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -20,5 +24,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+if [[ " ${missing[*]}" == *:arm64* ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	dpkg --add-architecture arm64
+fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
