@@ -12,6 +12,10 @@ PKGS=(
 	iperf3 openvpn sysstat gnuplot-nox
 	# make deb and the booted-machines test
 	debhelper dpkg-dev lintian mmdebstrap systemd-container
+	# make deb ARCH=arm64: Debian's cross compiler and the arm64 -dev
+	# packages, which install beside the amd64 ones (Multi-Arch: same)
+	crossbuild-essential-arm64 libdbus-1-dev:arm64 libnl-3-dev:arm64 libnl-route-3-dev:arm64
+	libconfig-dev:arm64 libnftables-dev:arm64 libsystemd-dev:arm64
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -24,5 +28,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+if [[ " ${missing[*]}" == *:arm64* ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	dpkg --add-architecture arm64
+fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"

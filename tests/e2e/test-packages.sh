@@ -36,6 +36,23 @@ lintian --fail-on error $debs >"$LOGS/lintian.log" 2>&1
 check "lintian reports no error on the three packages" test $? -eq 0
 grep -E '^[EW]:' "$LOGS/lintian.log"
 
+# the Pis' packages, cross-built (Debian's cross toolchain)
+t=$SECONDS
+make -s -C "$REPO" deb ARCH=arm64 DEBDIR="$D/deb-arm64" >"$LOGS/make-deb-arm64.log" 2>&1
+echo "# make deb ARCH=arm64 took $((SECONDS - t)) s"
+arm64_built() {
+	local p x
+	for p in server onsite master; do
+		[ "$(dpkg-deb -f "$D"/deb-arm64/rdv-${p}_*_arm64.deb Architecture)" = arm64 ] || return 1
+	done
+	x=$(mktemp -d "$D/x.XXXXXX")
+	dpkg-deb -x "$D"/deb-arm64/rdv-onsite_*_arm64.deb "$x" &&
+	od -An -tx1 -j18 -N2 "$x/usr/sbin/onsitedev" | grep -q 'b7 00' # e_machine: EM_AARCH64
+}
+check "make deb ARCH=arm64 builds the three packages with aarch64 programs" arm64_built
+lintian --fail-on error "$D"/deb-arm64/rdv-{server,onsite,master}_*_arm64.deb >"$LOGS/lintian-arm64.log" 2>&1
+check "lintian reports no error on the arm64 packages" test $? -eq 0
+
 ROOT=$(debian_root) || { not_ok "a Debian 12 root with mmdebstrap"; finish; exit 1; }
 echo "# Debian 12 root: $ROOT ($((SECONDS - t0)) s so far)"
 
