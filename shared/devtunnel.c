@@ -4,18 +4,64 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "log.h"
+#include "loop.h"
 #include "nl.h"
 #include "util.h"
 #include "vtunparams.h"
 
+/*
+ * The RDV server answers get_vtun_parameters as soon as it has started its
+ * vtund, which may take a while to listen on a loaded server: a client that
+ * is refused at once tries again, a few times, before the session is given up.
+ */
+#define VTUND_QUICK_EXIT_MS 2000
+#define VTUND_RETRY_MS 500
+#define VTUND_TRIES 10
+
+static int spawn_vtund(struct devtunnel *t);
+
+static void on_retry(void *data)
+{
+	struct devtunnel *t = data;
+
+	t->retry = NULL;
+	if (spawn_vtund(t) < 0)
+		t->on_vtund_exit(NULL, -1, 0, t->data);
+}
+
+static void on_vtund_exit(struct child *c, int code, int signo, void *data)
+{
+	struct devtunnel *t = data;
+
+	t->vtund = NULL;
+	if (!signo && t->tries < VTUND_TRIES && now_ms() - t->vtund_started < VTUND_QUICK_EXIT_MS) {
+		log_info("%s vtund: refused at once (the RDV server's vtund not listening yet?), "
+			 "trying again", t->device);
+		loop_add_timer(t->loop, VTUND_RETRY_MS, on_retry, t, &t->retry);
+		return;
+	}
+	t->on_vtund_exit(c, code, signo, t->data);
+}
+
+static int spawn_vtund(struct devtunnel *t)
+{
+	char label[64];
+	char *argv[] = { "/usr/sbin/vtund", "-n", "-f", t->conf_path, t->session, "127.0.0.1", NULL };
+
+	snprintf(label, sizeof(label), "%s vtund", t->device);
+	t->tries++;
+	t->vtund_started = now_ms();
+	return child_start(t->loop, argv, label, on_vtund_exit, t, &t->vtund);
+}
+
 static int start_vtund(struct devtunnel *t, const struct vtun_params *p)
 {
-	char text[512], label[64];
-	char *argv[] = { "/usr/sbin/vtund", "-n", "-f", t->conf_path, (char *)p->session,
-			 "127.0.0.1", NULL };
+	char text[512];
 	int r;
 
 	snprintf(t->conf_path, sizeof(t->conf_path), "%s/vtund.conf", t->run_dir);
+	snprintf(t->session, sizeof(t->session), "%s", p->session);
 	snprintf(text, sizeof(text),
 		 "options {\n  port %u;\n  timeout 30;\n}\n%s {\n  passwd %s;\n  type tun;\n"
 		 "  proto tcp;\n  device %s;\n  persist no;\n  keepalive yes;\n}\n",
@@ -24,8 +70,8 @@ static int start_vtund(struct devtunnel *t, const struct vtun_params *p)
 	explicit_bzero(text, sizeof(text));
 	if (r < 0)
 		return r;
-	snprintf(label, sizeof(label), "%s vtund", t->device);
-	return child_start(t->loop, argv, label, t->on_vtund_exit, t->data, &t->vtund);
+	t->tries = 0;
+	return spawn_vtund(t);
 }
 
 int devtunnel_start(struct devtunnel *t, const char *params, const char **why)
@@ -59,6 +105,8 @@ out:
 
 void devtunnel_stop(struct devtunnel *t)
 {
+	loop_cancel_timer(t->loop, t->retry);
+	t->retry = NULL;
 	child_stop(t->vtund);
 	t->vtund = NULL;
 	if (t->conf_path[0])

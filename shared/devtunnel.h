@@ -31,6 +31,10 @@ struct devtunnel {
 	uint32_t net;          /* the session's /30 */
 	char rdv_ip[16];       /* the RDV end of the tunnel */
 	char conf_path[200];
+	char session[32];      /* vtund's session name, for a new attempt */
+	struct loop_timer *retry;
+	unsigned tries;
+	uint64_t vtund_started;
 };
 
 /* From get_vtun_parameters' output; on failure why says what, and stop cleans up. */
