@@ -52,9 +52,11 @@ check "5000 (empty) lines sent at once: a prompt for each, the last command answ
 out=$(dev_ssh "$NO" "$NO@127.0.0.1" id 2>&1)
 check "ssh dev@rdv id runs no command" \
 	bash -c "! grep -q 'uid=' <<<\"\$1\" && grep -q 'commands are not allowed' <<<\"\$1\"" _ "$out"
-sftp_out=$(printf '\0\0\0\5\1\0\0\0\3' | dev_ssh "$NO" -s "$NO@127.0.0.1" sftp 2>/dev/null | od -An -c)
+sftp_out=$(ip netns exec "${DEV_NS[$NO]}" sftp -b - -F /dev/null -P 2222 -i "$D/dev/$NO/id" \
+	-o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile="$D/dev/$NO/known_hosts" \
+	-o GlobalKnownHostsFile=/dev/null "$NO@127.0.0.1" <<<'ls -1 /' 2>&1)
 check "sshd's global internal-sftp subsystem is out of a device's reach (ForceCommand)" \
-	test -z "$sftp_out"
+	bash -c "! grep -q '^/etc' <<<\"\$1\"" _ "$sftp_out"
 out=$(printf 'id\nexit\n' | dev_ssh "$NO" -tt "$NO@127.0.0.1" 2>&1)
 check "on a pty the device still gets only rdv-shell" \
 	bash -c "grep -q 'Unknown syntax: id' <<<\"\$1\" && ! grep -q 'uid=' <<<\"\$1\"" _ "$out"
