@@ -9,7 +9,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 need_tools sfdisk mkfs.vfat mcopy mkfs.ext4
-root=$1 img=$2
+root=$(cd "$1" && pwd) img=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 FAT_MIB=256 START_MIB=4
 
 used=$(du -smx --exclude=./boot/firmware "$root" | cut -f1)
@@ -23,7 +23,7 @@ mkfs.vfat -C -F 32 -n RASPIFIRM "$work/fat" $((FAT_MIB * 1024)) >/dev/null
 fw_tmp=$work/fw
 mkdir "$fw_tmp"
 mv "$root/boot/firmware"/* "$fw_tmp"/ 2>/dev/null || true
-mkfs.ext4 -q -L RASPIROOT -d "$root" -E root_owner=0:0 "$work/root" "${root_mib}M"
+mkfs.ext4 -q -L RASPIROOT -d "$root" -E root_owner=0:0 "$work/root" "${root_mib}M" >/dev/null
 mv "$fw_tmp"/* "$root/boot/firmware"/ 2>/dev/null || true
 
 rm -f "$img"
