@@ -59,9 +59,10 @@ cat >"$root/etc/fstab" <<-FSTAB
 	LABEL=RASPIFIRM  /boot/firmware  vfat  rw,noatime,umask=0077  0 2
 FSTAB
 systemctl --root="$root" enable systemd-networkd.service systemd-resolved.service \
-	systemd-timesyncd.service ssh.service rdv-firstboot.service "$unit" >&2 2>/dev/null
-# kernel names (eth0, wlan0, then USB adapters) on the Pi and under QEMU alike
-echo "net.ifnames=0" >"$root/etc/default/raspi-extra-cmdline"
+	systemd-timesyncd.service ssh.service rdv-firstboot.service "$unit" >&2
+# the raspi-firmware hook again: cmdline.txt, config.txt, kernel, initrd and
+# device trees on the boot partition (its cmdline has net.ifnames=0: kernel
+# interface names, eth0, wlan0, then USB adapters, on the Pi and under QEMU)
 in_root sh -c 'for v in /lib/modules/*; do /etc/kernel/postinst.d/z50-raspi-firmware "${v##*/}"; done' >&2
 sed "s/@ROLE@/$role/g" "$here/rdv.txt.in" >"$root/boot/firmware/rdv.txt"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/tmp/* "$root"/var/tmp/*

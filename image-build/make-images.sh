@@ -23,6 +23,6 @@ for role in "${roles[@]}"; do
 	DEBS=$debs "$here/build-image.sh" "$role" "$out"
 	bmaptool -q create -o "$out/$role.img.bmap" "$out/$role.img"
 	rm -f "$out/$role.img.xz"
-	xz -T2 -3 -k "$out/$role.img"
+	xz -T2 -1 -k "$out/$role.img"
 done
 log "images in $out: $(cd "$out" && ls ./*.img ./*.img.xz ./*.bmap | tr '\n' ' ')($(( $(date +%s) - start )) s)"

