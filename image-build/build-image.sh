@@ -42,6 +42,9 @@ rm -f "$root/tmp/"*.deb
 # gets the provisioned one, or makes its own at first boot
 rm -f "$root"/etc/rdv/id_ed25519 "$root"/etc/rdv/id_ed25519.pub "$root"/etc/ssh/ssh_host_*
 
+# initramfs updates on: the base root may have been built with them off
+# (the initramfs was made once, not again by the later trigger)
+sed -i 's/^update_initramfs=no$/update_initramfs=yes/' "$root/etc/initramfs-tools/update-initramfs.conf"
 cp -a "$here/overlay/common/." "$root/"
 [ -d "$here/overlay/$role" ] && cp -a "$here/overlay/$role/." "$root/"
 echo "$role" >"$root/usr/lib/rdv-image/role"
