@@ -66,7 +66,7 @@ systemctl --root="$root" enable systemd-networkd.service systemd-resolved.servic
 # the raspi-firmware hook again: cmdline.txt, config.txt, kernel, initrd and
 # device trees on the boot partition (its cmdline has net.ifnames=0: kernel
 # interface names, eth0, wlan0, then USB adapters, on the Pi and under QEMU)
-in_root sh -c 'for v in /lib/modules/*; do /etc/kernel/postinst.d/z50-raspi-firmware "${v##*/}"; done' >&2
+in_root env DEB_MAINT_PARAMS=configure sh -c 'for v in /lib/modules/*; do /etc/kernel/postinst.d/z50-raspi-firmware "${v##*/}"; done' >&2
 sed "s/@ROLE@/$role/g" "$here/rdv.txt.in" >"$root/boot/firmware/rdv.txt"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/tmp/* "$root"/var/tmp/*
 

@@ -22,7 +22,9 @@ vm_start() {
 	mcopy -n -i "$(fat "$name")" "::$k" "$W/$name.vmlinuz"
 	mcopy -n -i "$(fat "$name")" "::$i" "$W/$name.initrd"
 	# the Pi's own command line, with the serial console of the virt machine
+	# (unit names only in systemd's status lines: a serial console is 80 columns)
 	cmdline="$(mtype -i "$(fat "$name")" ::cmdline.txt | tr -d '\r\n' | sed 's/console=[^ ]*//g') console=ttyAMA0"
+	cmdline="$cmdline systemd.status_unit_format=name"
 	"${nsx[@]}" qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 1 -m 1024 \
 		-display none -no-reboot -serial "file:$W/$name.console" \
 		-monitor "unix:$W/$name.mon,server,nowait" \
@@ -54,7 +56,8 @@ monitor() {
 	PY
 }
 
-console_has() { grep -qa -- "$2" "$W/$1.console"; }
+# console_has NAME ERE: the serial console showed it (colours removed)
+console_has() { sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$W/$1.console" | grep -Eqa -- "$2"; }
 vm_ssh() { # vm_ssh NS ADDR COMMAND...: the technician's SSH login
 	local ns=$1 addr=$2
 	shift 2
