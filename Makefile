@@ -199,9 +199,20 @@ ARCH   ?=
 deb:
 	$(Q)debian/build-debs.sh "$(DEBDIR)" $(ARCH)
 
+# SD-card images (image-build/, docs/IMAGES.md): $(IMAGEDIR)/onsite.img and
+# master.img with .bmap and .img.xz; the arm64 base root is cached on the
+# machine (/var/cache/rdv-images). images-test checks and boots them.
+IMAGEDIR ?= $(BUILD)/images
+images:
+	image-build/make-images.sh "$(IMAGEDIR)"
+
+images-test: images
+	image-build/tests/run.sh "$(IMAGEDIR)"
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check demo bench install install-server install-onsite install-master deb clean unit-tests fuzzers
+.PHONY: all check demo bench install install-server install-onsite install-master deb clean unit-tests fuzzers \
+	images images-test
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
