@@ -74,7 +74,8 @@ static int make_persistent_tun(const char *name)
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	/* EXCL: a tun of that name made by someone else is theirs, never adopted */
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL;
 	memcpy(ifr.ifr_name, name, strlen(name) + 1);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0)
 		r = -errno;

@@ -70,23 +70,37 @@ check "the onsite stays free after a master-side failure" free_dev "$O1"
 check "the master stays free" free_dev "$M1"
 connect "$M2" "$O1"
 check "another master is refused for the same fault, not told the onsite is busy" \
-	bash -c "grep -q 'cannot open the session' '$D/dev/$M2/err' && ! grep -q busy '$D/dev/$M2/err'"
+	bash -c "grep -q 'cannot open the session' '$D/dev/$M2/err' && ! grep -q 'busy in another session' '$D/dev/$M2/err'"
 check "kicking the refused onsite works" rdvctl kick "$O1" >/dev/null
 check "the kicked onsite goes offline" wait_for 5 bash -c "! DBUS_SYSTEM_BUS_ADDRESS=$BUS $BUILD/rdvctl -c $D/rdvd.conf devices | grep -q '^$O1 '"
 ip -n "$NS_RDV" link del rdv0m
 check "nothing of the refused sessions remains" wait_for 5 clean
 check "the onsite logs in again" dev_login "$O1"
 
-# --- a tun name taken on the onsite side (the master side is made, then undone) ----------
-ip -n "$NS_RDV" link add rdv0o type bridge
+# --- a tun of that name made by someone else on the onsite side (the master side is
+# made, then undone; the foreign tun is neither adopted nor removed) ---------------------------
+ip -n "$NS_RDV" tuntap add dev rdv0o mode tun
 before=$(errs "$M1" "cannot open the session")
 connect "$M1" "$O1"
-check "a tun name taken on the onsite side refuses the session" \
+check "a tun name taken on the onsite side refuses the session (not adopted)" \
 	test "$(errs "$M1" "cannot open the session")" -gt "$before"
+check "the foreign tun is left alone" ip -n "$NS_RDV" link show rdv0o
 ip -n "$NS_RDV" link del rdv0o
 check "the master side's tun, vtund and config are undone" wait_for 5 clean
 check "the master stays free" free_dev "$M1"
 check "the onsite stays free" free_dev "$O1"
+
+# --- the onsite side's vtund cannot start: its config cannot be written (a directory is
+# in the way); the master side's vtund already runs and is stopped --------------------------
+mkdir "$D/run/vtund-rdv0o.conf.tmp"
+before=$(errs "$M1" "cannot open the session")
+connect "$M1" "$O1"
+check "an onsite-side vtund that cannot start refuses the session" \
+	test "$(errs "$M1" "cannot open the session")" -gt "$before"
+check "the cause is logged" grep -q "session 0: cannot write $D/run/vtund-rdv0o.conf" "$log"
+rmdir "$D/run/vtund-rdv0o.conf.tmp"
+check "the master side's vtund is stopped, nothing remains" wait_for 5 clean
+check "the onsite is free again" free_dev "$O1"
 
 # --- an exhausted pool on the master side ----------------------------------------------------
 connect "$M1" "$O1"
@@ -97,7 +111,7 @@ check "the next session finds no address for its master side" \
 check "its onsite stays free" free_dev "$O2"
 connect "$M2" "$O2"
 check "asking again gets the same clear answer (not 'busy')" \
-	test "$(errs "$M2" "no tunnel addresses left")" -ge 2 -a "$(errs "$M2" busy)" -eq 0
+	test "$(errs "$M2" "no tunnel addresses left")" -ge 2 -a "$(errs "$M2" "busy in another session")" -eq 0
 check "the refused onsite can be kicked" rdvctl kick "$O2" >/dev/null
 check "the refused onsite logs in again" dev_login "$O2"
 dev_cmd "$M1" drop_vtun >/dev/null
