@@ -5,7 +5,8 @@
 # lock). Three copies boot side by side:
 #   - onsite, after provision --gen-key: provisioning applied, key moved off
 #     the FAT partition, root grown, multi-user reached with onsitedev,
-#     rdv-firstboot and ssh started and no unit failed;
+#     rdv-firstboot, ssh and systemd-networkd started and no unit failed
+#     (systemd's status lines; no getty on that console, it would stop them);
 #   - master, after provision without a key: the same with masterd, and its
 #     first boot made a key and wrote the enrol line to the boot partition;
 #   - onsite with a wrong rdv.txt: the console says what is wrong, nothing is
@@ -56,9 +57,9 @@ mtype -i "$(fat bad)" ::rdv.txt | sed -e 's/^device=.*/device=rpi1101/' -e 's/^r
 mcopy -o -i "$(fat bad)" "$W/bad-rdv.txt" ::rdv.txt
 vm_start bad - -nic none
 
-login_prompt() { grep -qa ' login: ' "$W/$1.console"; }
 for vm in onsite master bad; do
-	check "$vm: boots to a login prompt on the serial console" wait_for "$BOOT_TIMEOUT" login_prompt "$vm"
+	check "$vm: boots to multi-user (serial console)" \
+		wait_for "$BOOT_TIMEOUT" console_has "$vm" "Reached target multi-user.target"
 done
 
 for vm in onsite master; do
@@ -66,14 +67,10 @@ for vm in onsite master; do
 	check "$vm: the console shows the provisioning applied" \
 		console_has "$vm" "rdv: provisioned from /boot/firmware/rdv.txt: device $name, RDV server 198.18.0.10:443"
 	check "$vm: the first boot grew the root filesystem to the disk" console_has "$vm" "rdv: root filesystem grown"
-	# (after the login prompt: without a network, network-online waits its 60 s)
-	check "$vm: multi-user reached" wait_for "$BOOT_TIMEOUT" console_has "$vm" "Reached target multi-user.target"
 	for u in rdv-firstboot "$unit" ssh systemd-networkd; do
 		check "$vm: $u started" console_has "$vm" "(Started|Finished) $u.service"
 	done
 	check_not "$vm: no unit failed" console_has "$vm" "FAILED"
-	check "$vm: the login banner names the device" console_has "$vm" "rdv kit $vm Pi: device $name"
-	check "$vm: the host name is the account" console_has "$vm" "$name login:"
 done
 key_gone() { # the FAT is readable and has rdv.txt, not the key
 	mdir -b -i "$(fat onsite)" :: >"$W/onsite.fat" 2>/dev/null && grep -qx '::/rdv.txt' "$W/onsite.fat" &&
@@ -89,7 +86,6 @@ check "master: and the rdvctl line" \
 
 check "wrong rdv.txt: the console says it was rejected" console_has bad "PROVISIONING FILE REJECTED, nothing was changed"
 check "and names the bad value" console_has bad "rdv_port='99999': a TCP port"
-check "and the login banner says so" console_has bad "REJECTED: rdv_port='99999'"
 check "the wrong rdv.txt is left as it was" cmp -s <(mtype -i "$(fat bad)" ::rdv.txt) "$W/bad-rdv.txt"
 check_not "onsitedev was not started with it" console_has bad "Started onsitedev.service"
 bad_enrol() { mtype -i "$(fat bad)" ::rdv-enrol.txt 2>/dev/null | grep -q '^rdvctl account add .* --role onsite --key '; }

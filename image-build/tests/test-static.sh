@@ -20,6 +20,8 @@ for f in /etc/ssh/ssh_host_*_key /root/.ssh/id_*; do
 	[ -f "$f" ] && grep -v -- '-----' "$f" >>"$work/host-secrets"
 done
 
+# enabled ROOT UNIT: wanted by some target
+enabled() { compgen -G "$1/etc/systemd/system/*.target.wants/$2" >/dev/null; }
 # pkg_installed STATUSFILE PACKAGE
 pkg_installed() {
 	awk -v p="$2" '$0=="Package: "p{f=1} f&&/^Status:/{print; exit}' "$1" | grep -q 'install ok installed'
@@ -67,7 +69,7 @@ for role in onsite master; do
 	unit=onsitedev.service
 	[ $role = master ] && unit=masterd.service
 	for u in $unit rdv-firstboot.service ssh.service systemd-networkd.service systemd-resolved.service; do
-		check "$role: $u enabled" compgen -G "$r/etc/systemd/system/*.target.wants/$u"
+		check "$role: $u enabled" enabled "$r" "$u"
 	done
 	[ $role = onsite ] && check_not "onsite: masterd not installed" test -e "$r/usr/sbin/masterd"
 	[ $role = master ] && check_not "master: onsitedev not installed" test -e "$r/usr/sbin/onsitedev"
@@ -78,6 +80,8 @@ for role in onsite master; do
 	check "$role: shadow readable for the check (root present)" grep -q '^root:' "$r/etc/shadow"
 	check_not "$role: no SSH host key (each card makes its own)" compgen -G "$r/etc/ssh/ssh_host_*"
 	check_not "$role: no device key (provisioned or made at first boot)" test -e "$r/etc/rdv/id_ed25519"
+	check "$role: initramfs updates on (the base root may have had them off)" \
+		grep -qx 'update_initramfs=yes' "$r/etc/initramfs-tools/update-initramfs.conf"
 	check "$role: machine id made at first boot (empty or uninitialized)" \
 		bash -c "[ ! -s '$r/etc/machine-id' ] || grep -qx uninitialized '$r/etc/machine-id'"
 	# any private key at all, in any file of the root (documentation has samples)

@@ -24,7 +24,9 @@ vm_start() {
 	# the Pi's own command line, with the serial console of the virt machine
 	# (unit names only in systemd's status lines: a serial console is 80 columns)
 	cmdline="$(mtype -i "$(fat "$name")" ::cmdline.txt | tr -d '\r\n' | sed 's/console=[^ ]*//g') console=ttyAMA0"
-	cmdline="$cmdline systemd.status_unit_format=name"
+	# no login prompt there: systemd stops its status lines while a getty
+	# holds the console, and they are what the test reads
+	cmdline="$cmdline systemd.status_unit_format=name systemd.mask=serial-getty@ttyAMA0.service"
 	"${nsx[@]}" qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 1 -m 1024 \
 		-display none -no-reboot -serial "file:$W/$name.console" \
 		-monitor "unix:$W/$name.mon,server,nowait" \
