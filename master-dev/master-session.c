@@ -379,6 +379,7 @@ void session_link_event(struct masterd *d, int ifindex, unsigned flags, bool gon
 	}
 	if (carrier && !d->carrier) {
 		d->carrier = true;
+		d->tun.up = true; /* a vtund exit from now on ends the session */
 		d->st = S_UP;
 		loop_cancel_timer(d->loop, d->timer);
 		d->timer = NULL;

@@ -398,6 +398,7 @@ static void tunnel_state(struct onsited *d, unsigned flags, bool gone)
 		session_over(d, gone ? "the tunnel interface was removed" : "the tunnel closed");
 	} else if (carrier && !d->carrier) {
 		d->carrier = true;
+		d->tun.up = true; /* a vtund exit from now on ends the session */
 		loop_cancel_timer(d->loop, d->timer);
 		d->timer = NULL;
 		log_info("session established: tunnel %s up, LAN %s reachable through it",

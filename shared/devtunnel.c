@@ -35,7 +35,8 @@ static void on_vtund_exit(struct child *c, int code, int signo, void *data)
 	struct devtunnel *t = data;
 
 	t->vtund = NULL;
-	if (!signo && t->tries < VTUND_TRIES && now_ms() - t->vtund_started < VTUND_QUICK_EXIT_MS) {
+	if (!t->up && !signo && t->tries < VTUND_TRIES &&
+	    now_ms() - t->vtund_started < VTUND_QUICK_EXIT_MS) {
 		log_info("%s vtund: refused at once (the RDV server's vtund not listening yet?), "
 			 "trying again", t->device);
 		loop_add_timer(t->loop, VTUND_RETRY_MS, on_retry, t, &t->retry);
@@ -71,6 +72,7 @@ static int start_vtund(struct devtunnel *t, const struct vtun_params *p)
 	if (r < 0)
 		return r;
 	t->tries = 0;
+	t->up = false;
 	return spawn_vtund(t);
 }
 

@@ -34,6 +34,7 @@ struct devtunnel {
 	char session[32];      /* vtund's session name, for a new attempt */
 	struct loop_timer *retry;
 	unsigned tries;
+	bool up;               /* set by the owner once the carrier came: no more retries */
 	uint64_t vtund_started;
 };
 
