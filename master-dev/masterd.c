@@ -64,7 +64,7 @@ void dns_relay_to(struct masterd *d, const char *servers)
 	}
 	write_file_atomic(d->servers_file, text, 0644);
 	if (d->dnsmasq)
-		kill(child_pid(d->dnsmasq), SIGHUP);
+		child_signal(d->dnsmasq, SIGHUP);
 }
 
 static void schedule_retry(struct masterd *d);
