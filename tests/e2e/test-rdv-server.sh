@@ -161,7 +161,7 @@ check "a fresh login of $O2" dev_login "$O2"
 dev_ssh "$O2" -S "$D/dev/$O2/ctl" -O forward -L 127.0.0.1:6022:127.0.0.1:22 x 2>/dev/null
 check_not "local forwarding to sshd's port is refused" \
 	ip netns exec "${DEV_NS[$O2]}" timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6022; head -c 7 <&3 | grep -q SSH-2.0'
-other_port=$(id -u "$O1") # port_base = uid_base here
+other_port=$((RDV_PORT_BASE + $(id -u "$O1") - RDV_UID_BASE))
 dev_ssh "$O2" -S "$D/dev/$O2/ctl" -O forward -L "127.0.0.1:6023:127.0.0.1:$other_port" x 2>/dev/null
 ip netns exec "${DEV_NS[$O2]}" timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6023; cat <&3 >/dev/null'
 rc=$?

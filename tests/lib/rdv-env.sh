@@ -10,6 +10,9 @@
 #   dev_vtun_up NAME                 get_vtun_parameters, SSH forward, vtund client
 
 RDV_UID_BASE=41000
+# vtund ports below the kernel's ephemeral range (32768-60999): a port in it may
+# already be the local end of some outgoing connection, and vtund cannot bind it
+RDV_PORT_BASE=21000
 
 rdv_setup() {
 	P=$1
@@ -38,7 +41,7 @@ rdv_setup() {
 	log_level = "debug";
 	run_dir = "$D/run";
 	tunnel = { interface_prefix = "rdv"; setup_timeout = 20; ${RDV_TUNNEL:-} };
-	vtund = { port_base = $RDV_UID_BASE; };
+	vtund = { port_base = $RDV_PORT_BASE; };
 	devices = { uid_base = $RDV_UID_BASE; uid_count = 500; shell = "$D/bin/rdv-shell";
 	            authorized_keys_dir = "$D/keys"; wait_master_timeout = 3; };
 	${2:-}
