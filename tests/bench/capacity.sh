@@ -28,20 +28,7 @@ cap_setup() {
 	ip -n "$P-cap" addr add 198.18.40.2/24 dev wan
 	ip -n "$P-cap" link set wan up
 	ip -n "$P-cap" route add default via 198.18.40.1
-	echo "[127.0.0.1]:2222 $(cat "$D/ssh_host_ed25519_key.pub")" >"$c/known_hosts"
-	cat >"$c/stunnel.conf" <<-CONF
-	foreground = yes
-	pid =
-	[ssh]
-	client = yes
-	accept = 127.0.0.1:2222
-	connect = $RDV_IP:443
-	verifyPeer = yes
-	CAfile = $D/tls/rdv-server.crt
-	CONF
-	ip netns exec "$P-cap" stunnel4 "$c/stunnel.conf" >>"$c/stunnel.log" 2>&1 &
-	at_exit kill $!
-	wait_for 5 ip netns exec "$P-cap" bash -c ': </dev/tcp/127.0.0.1/2222' 2>/dev/null
+	dev_stunnel "$P-cap" "$c"
 	CAP_MADE=0
 	CAP_UP=0
 }

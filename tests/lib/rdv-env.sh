@@ -168,6 +168,13 @@ dev_add() {
 		ip -n "$ns" addr add "198.18.0.$n/24" dev eth0
 		ip -n "$ns" link set eth0 up
 	fi
+	dev_stunnel "$ns" "$dir"
+}
+
+# dev_stunnel NS DIR: a device's stunnel client in NS (127.0.0.1:2222 -> the
+# RDV server's 443, its certificate pinned) and the RDV host key in DIR/known_hosts
+dev_stunnel() {
+	local ns=$1 dir=$2
 	echo "[127.0.0.1]:2222 $(cat "$D/ssh_host_ed25519_key.pub")" >"$dir/known_hosts"
 	cat >"$dir/stunnel.conf" <<-CONF
 	foreground = yes
