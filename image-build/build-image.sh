@@ -61,6 +61,10 @@ cat >"$root/etc/fstab" <<-FSTAB
 	LABEL=RASPIROOT  /               ext4  rw,noatime          0 1
 	LABEL=RASPIFIRM  /boot/firmware  vfat  rw,noatime,umask=0077  0 2
 FSTAB
+# Debian's vtun package runs vtund from an init script (vtun.service, made by
+# systemd's sysv generator): our daemons start their own vtund per session,
+# nothing else may
+ln -sf /dev/null "$root/etc/systemd/system/vtun.service"
 systemctl --root="$root" enable systemd-networkd.service systemd-resolved.service \
 	systemd-timesyncd.service ssh.service rdv-firstboot.service "$unit" >&2
 # the raspi-firmware hook again: cmdline.txt, config.txt, kernel, initrd and

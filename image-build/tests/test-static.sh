@@ -71,6 +71,9 @@ for role in onsite master; do
 	for u in $unit rdv-firstboot.service ssh.service systemd-networkd.service systemd-resolved.service; do
 		check "$role: $u enabled" enabled "$r" "$u"
 	done
+	# its init script's links stay (dpkg's), the mask keeps systemd from running it
+	check "$role: Debian's vtun.service (a vtund server of its own) masked: not started at boot" \
+		test "$(readlink "$r/etc/systemd/system/vtun.service")" = /dev/null
 	[ $role = onsite ] && check_not "onsite: masterd not installed" test -e "$r/usr/sbin/masterd"
 	[ $role = master ] && check_not "master: onsitedev not installed" test -e "$r/usr/sbin/onsitedev"
 	check "$role: sshd keys only" grep -qx 'PasswordAuthentication no' "$r/etc/ssh/sshd_config.d/rdv-image.conf"
