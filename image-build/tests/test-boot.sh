@@ -55,7 +55,10 @@ image_copy onsite bad
 mtype -i "$(fat bad)" ::rdv.txt | sed -e 's/^device=.*/device=rpi1101/' -e 's/^rdv_host=.*/rdv_host=198.18.0.10/' \
 	-e 's/^rdv_port=.*/rdv_port=99999/' >"$W/bad-rdv.txt"
 mcopy -o -i "$(fat bad)" "$W/bad-rdv.txt" ::rdv.txt
-vm_start bad - -nic none
+# a second console (virtio, hvc0) with a login prompt: what a Pi's screen shows
+VM_APPEND=systemd.wants=serial-getty@hvc0.service vm_start bad - -nic none -device virtio-serial-pci \
+	-chardev "file,id=hvc,path=$W/bad.hvc" -device virtconsole,chardev=hvc
+at_exit cp "$W/bad.hvc" "$LOGS/bad.hvc"
 
 for vm in onsite master bad; do
 	check "$vm: boots to multi-user (serial console)" \
@@ -86,6 +89,10 @@ check "master: and the rdvctl line" \
 
 check "wrong rdv.txt: the console says it was rejected" console_has bad "PROVISIONING FILE REJECTED, nothing was changed"
 check "and names the bad value" console_has bad "rdv_port='99999': a TCP port"
+banner() { sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$W/bad.hvc" | grep -Eqa -- "$1"; }
+check "the login prompt's banner says so too" \
+	wait_for 120 banner "rdv kit onsite Pi: /boot/firmware/rdv.txt REJECTED: rdv_port='99999': a TCP port"
+check "and is followed by the login prompt" banner "login: *$"
 check "the wrong rdv.txt is left as it was" cmp -s <(mtype -i "$(fat bad)" ::rdv.txt) "$W/bad-rdv.txt"
 check_not "onsitedev was not started with it" console_has bad "Started onsitedev.service"
 bad_enrol() { mtype -i "$(fat bad)" ::rdv-enrol.txt 2>/dev/null | grep -q '^rdvctl account add .* --role onsite --key '; }

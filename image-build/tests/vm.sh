@@ -12,7 +12,8 @@ fat() { echo "$W/$1.img@@$FATOFF"; }
 
 # vm_start NAME NS QEMU_ARGS...: the image NAME booted in namespace NS (- for
 # none: then give -nic none, no network at all), its serial console in
-# $W/NAME.console, its monitor on $W/NAME.mon. One CPU each: the machine has two.
+# $W/NAME.console, its monitor on $W/NAME.mon (VM_APPEND: more kernel
+# command line). One CPU each: the machine has two.
 vm_start() {
 	local name=$1 ns=$2 k i cmdline nsx=()
 	shift 2
@@ -26,7 +27,7 @@ vm_start() {
 	cmdline="$(mtype -i "$(fat "$name")" ::cmdline.txt | tr -d '\r\n' | sed 's/console=[^ ]*//g') console=ttyAMA0"
 	# no login prompt there: systemd stops its status lines while a getty
 	# holds the console, and they are what the test reads
-	cmdline="$cmdline systemd.status_unit_format=name systemd.mask=serial-getty@ttyAMA0.service"
+	cmdline="$cmdline systemd.status_unit_format=name systemd.mask=serial-getty@ttyAMA0.service ${VM_APPEND:-}"
 	"${nsx[@]}" qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 1 -m 1024 \
 		-display none -no-reboot -serial "file:$W/$name.console" \
 		-monitor "unix:$W/$name.mon,server,nowait" \
