@@ -115,6 +115,7 @@ rdv_setup() {
 save_logs() {
 	cp "$D"/*.log "$LOGS/" 2>/dev/null
 	for d in "$D"/dev/*/; do
+		[ -d "$d" ] || continue
 		mkdir -p "$LOGS/$(basename "$d")"
 		cp "$d"/out "$d"/err "$d"/*.log "$LOGS/$(basename "$d")/" 2>/dev/null
 	done
