@@ -118,17 +118,23 @@ static int start_dnsmasq(struct masterd *d)
 
 /* ---- the extremity interface ------------------------------------------------- */
 
+/*
+ * The device link itself is relative and short ("../../../1-1:1.0" for a USB
+ * adapter): only the resolved path names the bus it hangs from
+ * (".../usb1/1-1/1-1:1.0").
+ */
 static bool on_usb_bus(const char *ifname)
 {
-	char path[128], target[512];
-	ssize_t n;
+	char path[128], *target;
+	bool usb;
 
 	snprintf(path, sizeof(path), "/sys/class/net/%s/device", ifname);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n <= 0)
+	target = realpath(path, NULL);
+	if (!target)
 		return false;
-	target[n] = '\0';
-	return strstr(target, "/usb") != NULL;
+	usb = strstr(target, "/usb") != NULL;
+	free(target);
+	return usb;
 }
 
 /*
