@@ -1,8 +1,11 @@
 #!/bin/bash
-# make images-test: the static checks of the built images, then the boot
-# tests (QEMU, serial console, no network: no namespace, no lock); one
-# summary line. The networked test (test-boot-net.sh) runs apart, under
-# flock /tmp/rdv-e2e.lock.
+# make images-test: the static checks of the built images, the boot tests
+# (QEMU, serial console, no network), then the networked test (the images
+# booted into the namespaces of tests/topo.sh with a real RDV server: onsite
+# online by itself, USB adapter hot-plugged on the master, laptop to customer
+# host); one summary line. The networked test makes namespaces and accounts:
+# on a shared machine run the whole target under flock /tmp/rdv-e2e.lock,
+# as make check. Each test is bounded (timeout) and cleans up on any exit.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 dir=$1
@@ -25,8 +28,13 @@ echo "=== images: static checks"
 tally "$out" test-static.sh
 echo "=== images: booted under QEMU (serial console, no network)"
 start=$(date +%s)
-"$here/test-boot.sh" "$dir" | tee "$out"
+timeout 40m "$here/test-boot.sh" "$dir" | tee "$out"
 tally "$out" test-boot.sh
 echo "(boot tests: $(( $(date +%s) - start )) s)"
+echo "=== images: booted into the test network (onsite online, master with a hot-plugged USB adapter)"
+start=$(date +%s)
+timeout 40m "$here/test-boot-net.sh" "$dir" | tee "$out"
+tally "$out" test-boot-net.sh
+echo "(networked boot test: $(( $(date +%s) - start )) s)"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
