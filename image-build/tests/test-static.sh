@@ -71,6 +71,9 @@ for role in onsite master; do
 	for u in $unit rdv-firstboot.service ssh.service systemd-networkd.service systemd-resolved.service; do
 		check "$role: $u enabled" enabled "$r" "$u"
 	done
+	check "$role: the boot waits for one network at most 60 s (wait-online --any, bounded)" \
+		grep -Eqx 'ExecStart=-/lib/systemd/systemd-networkd-wait-online --any --timeout=60' \
+		"$r/etc/systemd/system/systemd-networkd-wait-online.service.d/rdv-image.conf"
 	# its init script's links stay (dpkg's), the mask keeps systemd from running it
 	check "$role: Debian's vtun.service (a vtund server of its own) masked: not started at boot" \
 		test "$(readlink "$r/etc/systemd/system/vtun.service")" = /dev/null
