@@ -91,7 +91,7 @@ check "its clock was set forward to the RDV certificate's start" console_has ons
 check "its provisioned key was moved off the FAT partition" \
 	bash -c "! mdir -b -i '$(fat onsite)' :: | grep -qx '::/rdv-device-key'"
 announced() { rdvctl devices | grep -q "^$O .*10\.1\.0\.1[0-9][0-9]/24"; }
-check "it announces its DHCP address on the customer LAN" announced
+check "it announces its DHCP address on the customer LAN" wait_for 30 announced
 onsite_ip=$(awk '$2=="52:54:00:12:01:10" {print $3}' "$W/customer.leases")
 check "the technician logs into the onsite image by SSH (from the LAN) with the provisioned key" \
 	vm_ssh "$P-plc1" "$onsite_ip" true
