@@ -14,6 +14,7 @@
  * vtund, route or NAT for the session.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -375,6 +376,29 @@ static void socket_path(const struct rdvd *d, char *buf, size_t len)
 		snprintf(buf, len, "%s/data.sock", d->conf.run_dir);
 }
 
+/* Signature files a crashed rdvd left in run_dir. */
+static void remove_stale(const struct rdvd *d)
+{
+	DIR *dir = opendir(d->conf.run_dir);
+	struct dirent *de;
+	int fd;
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		if (strncmp(de->d_name, "attach-", 7))
+			continue;
+		fd = openat(dirfd(dir), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			unlinkat(fd, "allowed_signers", 0);
+			unlinkat(fd, "sig", 0);
+			close(fd);
+		}
+		unlinkat(dirfd(dir), de->d_name, AT_REMOVEDIR);
+	}
+	closedir(dir);
+}
+
 int relay_init(struct rdvd *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -382,6 +406,7 @@ int relay_init(struct rdvd *d)
 	int fd, r;
 
 	d->data_fd = -1;
+	remove_stale(d);
 	socket_path(d, path, sizeof(path));
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		log_err("data.socket '%s' is too long for a Unix socket", path);
@@ -420,6 +445,7 @@ void relay_fini(struct rdvd *d)
 	loop_remove_fd(d->loop, d->data_src);
 	close(d->data_fd);
 	d->data_fd = -1;
+	remove_stale(d);
 	socket_path(d, path, sizeof(path));
 	unlink(path);
 }
