@@ -51,7 +51,9 @@ sig_o=$(sign "$O" "$to" "$D/dev/$O/id") sig_m=$(sign "$M" "$tm" "$D/dev/$M/id")
 
 n0=$(checks)
 check "garbage instead of an attach line: refused" test "$(attach line 'GET / HTTP/1.0')" = "error syntax"
-check "an overlong line (3000 bytes, no newline): refused" test "$(attach raw 3000)" = "error syntax"
+# (the refusal may come back as a reset: the client is still sending)
+check "an overlong line (3000 bytes, no newline): refused" \
+	bash -c "[[ '$(attach raw 3000)' =~ ^(error\ syntax|closed)$ ]] && grep -q 'attach refused: attach line too long' '$D/rdvd.log'"
 check "no line at all: refused at the deadline" test "$(attach nothing)" = "error timeout"
 check "the session's ticket without a signature: refused" test "$(attach line "attach $O $to")" = "error syntax"
 check "another enrolled device's ticket-less claim on the session: refused" \
@@ -68,15 +70,15 @@ check "the session's ticket signed by another enrolled device's key: refused" \
 check "a signature over another message: refused" \
 	test "$(attach line "attach $O $to $(sign "$O" "$tm" "$D/dev/$O/id")")" = "error denied"
 check_not "no ticket in rdvd's log" grep -q "$to\|$tm" "$D/rdvd.log"
-check "after all that the session is still there" bash -c "rdvctl sessions | grep -q '$M .*$O .*starting'"
+in_sessions() { rdvctl sessions | grep -q "$1"; }
+check "after all that the session is still there" in_sessions "$M .*$O .*starting"
 check "its two devices attach with their own signed tickets, and bytes pass between them" \
 	test "$(attach pair "attach $M $tm $sig_m" "attach $O $to $sig_o")" = "ok | ok | relayed"
 check "a replayed attach line: refused" test "$(attach line "attach $O $to $sig_o")" = "error denied"
-check "the session is established" wait_for 5 bash -c "rdvctl sessions | grep -q '$M .*$O .*established .*relay'"
+check "the session was established" grep -q "session [0-9]*: established, master $M <-> onsite $O" "$D/rdvd.log"
 check "no signature check or file left behind" bash -c "! ls '$D/run' | grep -q attach-"
-dev_cmd "$M" "drop_vtun done" >/dev/null
-check "the end line carries the relayed bytes (18 B master->onsite)" \
-	wait_for 5 grep -q "ended, master $M, onsite $O, duration [0-9]*s, master->onsite 18 B, onsite->master 0 B, reason: dropped by master $M: done" "$D/rdvd.log"
+check "a data connection closing ends the session; the end line carries the relayed bytes (18 B master->onsite)" \
+	wait_for 5 grep -q "ended, master $M, onsite $O, duration [0-9]*s, master->onsite 18 B, onsite->master 0 B, reason: the master side closed its connection" "$D/rdvd.log"
 
 # a device that never attaches
 dev_cmd "$M" "connect_to_onsite_dev $O" >/dev/null
