@@ -39,10 +39,11 @@ endif
 
 SHARED_SRC := shared/log.c shared/net.c shared/loop.c shared/dbusloop.c shared/util.c \
 	shared/child.c shared/nl.c shared/confspec.c shared/rdvlink.c \
-	shared/vtunparams.c shared/devtunnel.c shared/nftab.c
+	shared/vtunparams.c shared/devtunnel.c shared/nftab.c shared/splicer.c \
+	shared/datalink.c
 RDVD_SRC := rdv-server/rdvd.c rdv-server/conf.c rdv-server/pool.c rdv-server/registry.c \
 	rdv-server/acl.c rdv-server/session.c rdv-server/vtund.c rdv-server/glue.c \
-	rdv-server/nft.c rdv-server/bus.c rdv-server/limits.c
+	rdv-server/nft.c rdv-server/bus.c rdv-server/limits.c rdv-server/relay.c
 SHELL_SRC := rdv-server/rdv-shell.c rdv-server/shell-parse.c rdv-server/shell-cmds.c
 RDVCTL_SRC := rdv-server/rdvctl.c rdv-server/rdvctl-account.c rdv-server/conf.c
 

@@ -190,11 +190,11 @@ static void on_vtund_exit(struct child *c, int code, int signo, void *data)
 {
 	struct masterd *d = data;
 
-	(void)c;
 	(void)code;
 	(void)signo;
 	d->tun.vtund = NULL;
-	finish(d, d->carrier ? REMOTE_END : "vtund could not connect", !d->carrier);
+	finish(d, d->carrier ? REMOTE_END : !c ? "cannot attach to the data path"
+					  : "vtund could not connect", !d->carrier);
 }
 
 static void on_setup_timeout(void *data)

@@ -258,8 +258,11 @@ static void on_vtund_exit(struct child *c, int code, int signo, void *data)
 
 	(void)c;
 	d->tun.vtund = NULL;
-	snprintf(why, sizeof(why), signo ? "vtund killed by signal %d" : "vtund exited with status %d",
-		 signo ? signo : code);
+	if (!c) /* relay: the attach failed, devtunnel logged why */
+		snprintf(why, sizeof(why), "cannot attach to the data path");
+	else
+		snprintf(why, sizeof(why), signo ? "vtund killed by signal %d"
+					     : "vtund exited with status %d", signo ? signo : code);
 	session_over(d, why);
 }
 
@@ -403,7 +406,10 @@ static void tunnel_state(struct onsited *d, unsigned flags, bool gone)
 		d->timer = NULL;
 		log_info("session established: tunnel %s up, LAN %s reachable through it",
 			 d->conf.tunnel_interface, d->conf.lan_interface);
-		probe_tunnel(d);
+		/* relay: the carrier is vtund authenticated with the master's own
+		 * vtund, end to end (whose input answers no ping): nothing to ask */
+		if (!d->tun.relay)
+			probe_tunnel(d);
 	}
 }
 

@@ -154,6 +154,19 @@ static DBusMessage *m_set_uplink(struct rdvd *d, DBusMessage *m, struct device *
 	return ok(m);
 }
 
+/* New devices announce they can attach to the relay data path; old ones never do. */
+static DBusMessage *m_set_data_path(struct rdvd *d, DBusMessage *m, struct device *dev)
+{
+	const char *v = arg_string(m);
+
+	(void)d;
+	if (strcmp(v, "relay") && strcmp(v, "classic"))
+		return dbus_reply_errno(m, -EINVAL, "'%.20s' is not a data path (relay, classic)", v);
+	dev->relay = !strcmp(v, "relay");
+	log_info("%s %s: data path %s", role_name(dev->role), dev->name, v);
+	return ok(m);
+}
+
 static DBusMessage *m_set_mode(struct rdvd *d, DBusMessage *m, struct device *dev)
 {
 	const char *v = arg_string(m);
@@ -345,6 +358,7 @@ static DBusMessage *m_vtun_params(struct rdvd *d, DBusMessage *m, struct device 
 {
 	struct session *s = dev->session;
 	const struct side *side;
+	enum side_idx i;
 	char net[16], mask[16], devip[16], rdvip[16], port[8];
 	DBusMessageIter it, arr;
 	DBusMessage *r;
@@ -354,11 +368,14 @@ static DBusMessage *m_vtun_params(struct rdvd *d, DBusMessage *m, struct device 
 		return dbus_reply_errno(m, -ESRCH, "no session: %s",
 				       dev->role == ROLE_MASTER ? "connect_to_onsite_dev first"
 								: "no master picked this device");
-	side = &s->side[dev->role == ROLE_MASTER ? SIDE_MASTER : SIDE_ONSITE];
+	i = dev->role == ROLE_MASTER ? SIDE_MASTER : SIDE_ONSITE;
+	side = &s->side[i];
 	ip4_format(side->net, net, sizeof(net));
 	ip4_format(prefix_to_mask(30), mask, sizeof(mask));
-	ip4_format(side->net + 2, devip, sizeof(devip));
-	ip4_format(side->net + 1, rdvip, sizeof(rdvip));
+	/* relay: the /30 joins the two devices, master .1 and onsite .2; the
+	 * "RDV end" of each is then the other device */
+	ip4_format(side->net + (s->relay ? (i == SIDE_MASTER ? 1 : 2) : 2), devip, sizeof(devip));
+	ip4_format(side->net + (s->relay ? (i == SIDE_MASTER ? 2 : 1) : 1), rdvip, sizeof(rdvip));
 	snprintf(port, sizeof(port), "%u", side->port);
 	r = ok(m);
 	if (!r)
@@ -372,7 +389,12 @@ static DBusMessage *m_vtun_params(struct rdvd *d, DBusMessage *m, struct device 
 	dict_add(&arr, "rdv_server_ip_address", rdvip);
 	dict_add(&arr, "rdv_server_vtun_tcp_port", port);
 	dict_add(&arr, "tunnel_secret", side->secret);
-	dict_add(&arr, "tunnel_session_name", side->ifname);
+	dict_add(&arr, "tunnel_session_name", s->relay ? s->vtun_name : side->ifname);
+	if (s->relay) {
+		dict_add(&arr, "data_path", "relay");
+		dict_add(&arr, "data_ticket", s->rs[i].ticket);
+		dict_add(&arr, "vtun_role", i == SIDE_MASTER ? "server" : "client");
+	}
 	dbus_message_iter_close_container(&it, &arr);
 	return r;
 }
@@ -448,13 +470,20 @@ static DBusMessage *m_admin_sessions(struct rdvd *d, DBusMessage *m, struct devi
 	if (!r)
 		return NULL;
 	dbus_message_iter_init_append(r, &it);
-	dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "(usssxtt)", &arr);
+	dbus_message_iter_open_container(&it, DBUS_TYPE_ARRAY, "(usssxtts)", &arr);
 	for (struct session *s = d->sessions; s; s = s->next) {
 		const char *mn = s->side[SIDE_MASTER].dev->name, *on = s->side[SIDE_ONSITE].dev->name;
 		const char *state = s->glued ? "established" : "starting";
 		dbus_uint32_t id = s->id;
 		dbus_int64_t started = (dbus_int64_t)s->started;
 		dbus_uint64_t up = 0, down = 0;
+		const char *path = s->relay ? "relay" : "classic";
+		uint64_t relayed[2];
+		if (s->relay) {
+			relay_bytes(s, relayed);
+			up = relayed[0];
+			down = relayed[1];
+		}
 		if (s->side[SIDE_MASTER].ifindex > 0)
 			glue_link_stats(d, s->side[SIDE_MASTER].ifindex, &up);
 		if (s->side[SIDE_ONSITE].ifindex > 0)
@@ -467,6 +496,7 @@ static DBusMessage *m_admin_sessions(struct rdvd *d, DBusMessage *m, struct devi
 		dbus_message_iter_append_basic(&st, DBUS_TYPE_INT64, &started);
 		dbus_message_iter_append_basic(&st, DBUS_TYPE_UINT64, &up);
 		dbus_message_iter_append_basic(&st, DBUS_TYPE_UINT64, &down);
+		dbus_message_iter_append_basic(&st, DBUS_TYPE_STRING, &path);
 		dbus_message_iter_close_container(&arr, &st);
 	}
 	dbus_message_iter_close_container(&it, &arr);
@@ -497,6 +527,7 @@ static const struct method methods[] = {
 	{ RDV_IFACE, "SetHostname", "s", NEED_DEVICE, m_set_hostname },
 	{ RDV_IFACE, "SetUplinkType", "s", NEED_ONSITE, m_set_uplink },
 	{ RDV_IFACE, "SetTunnelMode", "s", NEED_MASTER, m_set_mode },
+	{ RDV_IFACE, "SetDataPath", "s", NEED_DEVICE, m_set_data_path },
 	{ RDV_IFACE, "GetTunnelMode", "", NEED_DEVICE, m_get_mode },
 	{ RDV_IFACE, "WaitMaster", "", NEED_ONSITE, m_wait_master },
 	{ RDV_IFACE, "ListOnsite", "", NEED_MASTER, m_list_onsite },
@@ -521,6 +552,7 @@ static const char introspection[] =
 	"  <method name=\"SetHostname\"><arg type=\"s\" name=\"hostname\"/></method>\n"
 	"  <method name=\"SetUplinkType\"><arg type=\"s\" name=\"type\"/></method>\n"
 	"  <method name=\"SetTunnelMode\"><arg type=\"s\" name=\"mode\"/></method>\n"
+	"  <method name=\"SetDataPath\"><arg type=\"s\" name=\"path\"/></method>\n"
 	"  <method name=\"GetTunnelMode\"><arg direction=\"out\" type=\"s\" name=\"mode\"/></method>\n"
 	"  <method name=\"WaitMaster\"><arg direction=\"out\" type=\"b\" name=\"ready\"/></method>\n"
 	"  <method name=\"ListOnsite\"><arg direction=\"out\" type=\"a" DEVICE_SIG "\" name=\"devices\"/></method>\n"
@@ -532,7 +564,7 @@ static const char introspection[] =
 	" </interface>\n"
 	" <interface name=\"" RDV_ADMIN_IFACE "\">\n"
 	"  <method name=\"ListDevices\"><arg direction=\"out\" type=\"a" DEVICE_SIG "\" name=\"devices\"/></method>\n"
-	"  <method name=\"ListSessions\"><arg direction=\"out\" type=\"a(usssxtt)\" name=\"sessions\"/></method>\n"
+	"  <method name=\"ListSessions\"><arg direction=\"out\" type=\"a(usssxtts)\" name=\"sessions\"/></method>\n"
 	"  <method name=\"Kick\"><arg type=\"s\" name=\"device\"/></method>\n"
 	"  <method name=\"Revoke\"><arg type=\"s\" name=\"device\"/></method>\n"
 	" </interface>\n"

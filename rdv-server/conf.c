@@ -33,6 +33,8 @@ static const struct conf_key specs[] = {
 	N("session", "max_duration", max_duration, 0, 2592000),
 	N("session", "connect_attempts", connect_attempts, 0, 10000),
 	N("session", "connect_window", connect_window, 1, 86400),
+	S("data", "socket", K_PATH, data_socket),
+	S("data", "peer_user", K_NAME, data_peer_user),
 	N("routing", "table_base", table_base, 256, 2000000000),
 	N("routing", "rule_priority", rule_priority, 1, 32000),
 	S("routing", "nft_table", K_NAME, nft_table),
@@ -61,6 +63,7 @@ void conf_defaults(struct rdv_conf *c)
 	c->max_duration = 43200;
 	c->connect_attempts = 10;
 	c->connect_window = 60;
+	strcpy(c->data_peer_user, "stunnel4");
 	c->table_base = 70000;
 	c->rule_priority = 7000;
 	strcpy(c->nft_table, "rdvd");

@@ -41,6 +41,9 @@ struct rdv_conf {
 	unsigned connect_attempts; /* per master account and window; 0: no limit */
 	unsigned connect_window;   /* s */
 
+	char data_socket[CONF_STR]; /* "": run_dir/data.sock */
+	char data_peer_user[33];     /* stunnel's user, allowed on data_socket besides root */
+
 	unsigned table_base;
 	unsigned rule_priority;
 	char nft_table[32];

@@ -30,8 +30,12 @@ static uint64_t tick_ms(const struct rdv_conf *c)
 
 static uint64_t session_bytes(struct rdvd *d, struct session *s)
 {
-	uint64_t total = 0;
+	uint64_t total = 0, relayed[2];
 
+	if (s->relay) {
+		relay_bytes(s, relayed);
+		return relayed[0] + relayed[1];
+	}
 	for (int i = 0; i < 2; i++) {
 		uint64_t rx = 0;
 		if (s->side[i].ifindex > 0 && glue_link_stats(d, s->side[i].ifindex, &rx) == 0)

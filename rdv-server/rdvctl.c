@@ -129,13 +129,13 @@ static int cmd_sessions(void)
 
 	if (!reply)
 		return 1;
-	printf("%-4s %-16s %-16s %-12s %-8s %-14s %s\n", "ID", "MASTER", "ONSITE", "STATE",
-	       "AGE", "MASTER->ONSITE", "ONSITE->MASTER");
+	printf("%-4s %-16s %-16s %-12s %-8s %-14s %-14s %s\n", "ID", "MASTER", "ONSITE", "STATE",
+	       "AGE", "MASTER->ONSITE", "ONSITE->MASTER", "DATA PATH");
 	dbus_message_iter_init(reply, &it);
 	for (dbus_message_iter_recurse(&it, &arr);
 	     dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_STRUCT; dbus_message_iter_next(&arr)) {
 		dbus_uint32_t id;
-		const char *m, *o, *state;
+		const char *m, *o, *state, *path = "?";
 		dbus_int64_t started;
 		dbus_uint64_t up, down;
 		char age[48];
@@ -154,9 +154,12 @@ static int cmd_sessions(void)
 		dbus_message_iter_get_basic(&st, &up);
 		dbus_message_iter_next(&st);
 		dbus_message_iter_get_basic(&st, &down);
+		if (dbus_message_iter_next(&st) &&
+		    dbus_message_iter_get_arg_type(&st) == DBUS_TYPE_STRING)
+			dbus_message_iter_get_basic(&st, &path);
 		format_age((long)(time(NULL) - started), age, sizeof(age));
-		printf("%-4u %-16s %-16s %-12s %-8s %-14llu %llu\n", id, m, o, state, age,
-		       (unsigned long long)up, (unsigned long long)down);
+		printf("%-4u %-16s %-16s %-12s %-8s %-14llu %-14llu %s\n", id, m, o, state, age,
+		       (unsigned long long)up, (unsigned long long)down, path);
 		n++;
 	}
 	printf("%u session%s\n", n, n == 1 ? "" : "s");

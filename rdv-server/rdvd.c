@@ -55,7 +55,8 @@ static int setup(struct rdvd *d)
 	static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
 	int r;
 
-	if (mkdir(d->conf.run_dir, 0700) < 0 && errno != EEXIST) {
+	d->data_fd = -1;
+	if (mkdir(d->conf.run_dir, 0711) < 0 && errno != EEXIST) {
 		log_err("cannot create %s: %s", d->conf.run_dir, strerror(errno));
 		return -errno;
 	}
@@ -73,6 +74,8 @@ static int setup(struct rdvd *d)
 	/* no host-wide ip_forward: each session's tunnels forward (nl_tun_create) */
 	if ((r = loop_add_fd(d->loop, glue_event_fd(d), POLLIN, on_netlink, d, NULL)) < 0)
 		return r;
+	if ((r = relay_init(d)) < 0)
+		return r;
 	return bus_setup(d);
 }
 
@@ -81,6 +84,7 @@ static void shutdown_all(struct rdvd *d)
 	uint64_t deadline = now_ms() + SHUTDOWN_WAIT_MS;
 
 	session_end_all(d, "rdvd stopping");
+	relay_fini(d);
 	limits_free(d);
 	while (d->devices)
 		device_offline(d, d->devices, "rdvd stopping");

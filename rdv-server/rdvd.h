@@ -36,6 +36,7 @@ struct device {
 	char uplink[8];
 
 	struct session *session;
+	bool relay;                   /* announced set_tunnelling_dev_data_path relay */
 	bool picked;                  /* onsite: a master chose it, not yet told */
 	DBusMessage *pending_wait;    /* onsite: WaitMaster call waiting for a master */
 	DBusMessage *pending_end;     /* WaitSessionEnd call, answered with the reason */
@@ -59,9 +60,26 @@ struct side {
 	uint64_t rx_bytes;    /* bytes the device sent into the tunnel */
 };
 
+/* relay data path (relay.c): one ticket and one attached socket per side */
+enum ticket_state { TICKET_FREE, TICKET_CHECKING, TICKET_USED };
+struct relay_side {
+	char ticket[33];          /* 128-bit hex, single use, never logged */
+	enum ticket_state state;
+	int fd;                   /* attached TLS stream (through stunnel), -1: none */
+};
+
+struct splicer;
+
 struct session {
 	unsigned id;
 	struct side side[2];
+	bool relay;               /* data path: relay (rdvd splices) or classic (tuns + glue) */
+	char vtun_name[16];       /* relay: the vtun session name both devices use */
+	struct relay_side rs[2];
+	struct splicer *splicer;
+	uint64_t relay_bytes[2];  /* master->onsite, onsite->master */
+	struct loop_timer *relay_end; /* a side closed: the end, unless a reason comes first */
+	char relay_why[96];
 	bool glued;
 	unsigned glue_flags;
 	time_t started;
@@ -75,6 +93,7 @@ struct session {
 
 struct nl_sock;
 struct nft_ctx;
+struct attach;
 struct attempts;
 
 struct rdvd {
@@ -90,6 +109,10 @@ struct rdvd {
 	struct nft_ctx *nft;
 	struct loop_timer *limits_timer;
 	struct attempts *attempts; /* per master account, see limits.c */
+	int data_fd;               /* relay.c: the attach socket stunnel forwards to */
+	struct loop_fd *data_src;
+	struct attach *attaches;   /* relay.c: connections not yet attached */
+	unsigned n_attaches;
 	size_t n_attempts;
 	bool stopping;
 };
@@ -152,6 +175,15 @@ void nft_session_del(struct rdvd *d, const struct session *s);
 int vtund_start(struct rdvd *d, struct session *s, enum side_idx i);
 void vtund_stop(struct rdvd *d, struct side *side);
 void vtund_kill_stale(const struct rdv_conf *conf);
+
+/* relay.c: the relay data path */
+int relay_init(struct rdvd *d);
+void relay_fini(struct rdvd *d);
+int relay_session_open(struct rdvd *d, struct session *s);
+void relay_session_end(struct rdvd *d, struct session *s);
+void relay_bytes(const struct session *s, uint64_t bytes[2]);
+int relay_join(struct rdvd *d, struct session *s);
+void session_relay_established(struct rdvd *d, struct session *s);
 
 /* bus.c */
 int bus_setup(struct rdvd *d);

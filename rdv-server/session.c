@@ -38,9 +38,19 @@ static unsigned free_id(const struct rdvd *d)
 static void on_setup_timeout(void *data)
 {
 	struct session *s = data;
+	char reason[160];
 
 	s->setup_timer = NULL;
-	session_end(s->rdvd, s, "tunnels not up in time");
+	if (!s->relay) {
+		session_end(s->rdvd, s, "tunnels not up in time");
+		return;
+	}
+	snprintf(reason, sizeof(reason), "not attached to the data path in time: %s%s%s",
+		 s->rs[SIDE_MASTER].state != TICKET_USED ? s->side[SIDE_MASTER].dev->name : "",
+		 s->rs[SIDE_MASTER].state != TICKET_USED && s->rs[SIDE_ONSITE].state != TICKET_USED
+			 ? ", " : "",
+		 s->rs[SIDE_ONSITE].state != TICKET_USED ? s->side[SIDE_ONSITE].dev->name : "");
+	session_end(s->rdvd, s, reason);
 }
 
 static int prepare_side(struct rdvd *d, struct session *s, enum side_idx i, struct device *dev)
@@ -60,6 +70,31 @@ static int prepare_side(struct rdvd *d, struct session *s, enum side_idx i, stru
 	if (r < 0)
 		return r;
 	return vtund_start(d, s, i);
+}
+
+/*
+ * Relay: one /30 for the session (master .1, onsite .2), one vtun secret for
+ * the two devices' own vtund, a ticket per side; nothing in this namespace.
+ */
+static int prepare_relay(struct rdvd *d, struct session *s, struct device *master,
+			 struct device *onsite)
+{
+	struct side *m = &s->side[SIDE_MASTER], *o = &s->side[SIDE_ONSITE];
+	int r;
+
+	s->relay = true;
+	m->dev = master;
+	o->dev = onsite;
+	for (int i = 0; i < 2; i++)
+		s->side[i].port = d->conf.port_base + (unsigned)(s->side[i].dev->uid - d->conf.uid_base);
+	if ((r = pool_alloc(d->pool, &m->net)) < 0)
+		return r;
+	m->has_net = true;
+	o->net = m->net;
+	if ((r = random_hex(m->secret, 20)) < 0)
+		return r;
+	memcpy(o->secret, m->secret, sizeof(o->secret));
+	return relay_session_open(d, s);
 }
 
 /* Undoes what set-up made (vtund, tun, addresses); the devices were never linked. */
@@ -92,14 +127,19 @@ int session_open(struct rdvd *d, struct device *master, struct device *onsite,
 	s->id = free_id(d);
 	s->started = time(NULL);
 	s->started_ms = now_ms();
-	if ((r = prepare_side(d, s, SIDE_MASTER, master)) < 0 ||
-	    (r = prepare_side(d, s, SIDE_ONSITE, onsite)) < 0 ||
+	s->rs[0].fd = s->rs[1].fd = -1;
+	if (master->relay && onsite->relay)
+		r = prepare_relay(d, s, master, onsite);
+	else if ((r = prepare_side(d, s, SIDE_MASTER, master)) == 0)
+		r = prepare_side(d, s, SIDE_ONSITE, onsite);
+	if (r < 0 ||
 	    (r = loop_add_timer(d->loop, d->conf.setup_timeout * 1000ull, on_setup_timeout, s,
 				&s->setup_timer)) < 0) {
 		log_warn("session %u: not opened, master %s, onsite %s: %s (%s)", s->id, master->name,
 			 onsite->name, r == -ENOSPC ? "tunnel address pool exhausted"
 						    : "cannot start the tunnels", strerror(-r));
 		release_sides(d, s);
+		relay_session_end(d, s);
 		free(s);
 		return r;
 	}
@@ -107,13 +147,39 @@ int session_open(struct rdvd *d, struct device *master, struct device *onsite,
 	d->sessions = s;
 	master->session = s;
 	onsite->session = s;
-	log_info("session %u: opened, master %s, onsite %s, tunnels %s/%s", s->id, master->name,
-		 onsite->name, s->side[SIDE_MASTER].ifname, s->side[SIDE_ONSITE].ifname);
+	if (s->relay)
+		log_info("session %u: opened, master %s, onsite %s, data path relay", s->id,
+			 master->name, onsite->name);
+	else
+		log_info("session %u: opened, master %s, onsite %s, tunnels %s/%s, data path classic",
+			 s->id, master->name, onsite->name, s->side[SIDE_MASTER].ifname,
+			 s->side[SIDE_ONSITE].ifname);
 	limits_arm(d);
 	onsite->picked = true;
 	device_wake(d, onsite, true);
 	*out = s;
 	return 0;
+}
+
+static void established(struct rdvd *d, struct session *s)
+{
+	s->glued = true;
+	limits_session_glued(d, s);
+	loop_cancel_timer(d->loop, s->setup_timer);
+	s->setup_timer = NULL;
+	log_info("session %u: established, master %s <-> onsite %s (%.1fs)", s->id,
+		 s->side[SIDE_MASTER].dev->name, s->side[SIDE_ONSITE].dev->name,
+		 (double)(now_ms() - s->started_ms) / 1000.0);
+}
+
+/* Both devices attached to the data path: join them. */
+void session_relay_established(struct rdvd *d, struct session *s)
+{
+	if (relay_join(d, s) < 0) {
+		session_end(d, s, "cannot join the two data connections");
+		return;
+	}
+	established(d, s);
 }
 
 static void glue(struct rdvd *d, struct session *s)
@@ -130,13 +196,7 @@ static void glue(struct rdvd *d, struct session *s)
 		session_end(d, s, "cannot set up routing between the tunnels");
 		return;
 	}
-	s->glued = true;
-	limits_session_glued(d, s);
-	loop_cancel_timer(d->loop, s->setup_timer);
-	s->setup_timer = NULL;
-	log_info("session %u: established, master %s <-> onsite %s (%.1fs)", s->id,
-		 s->side[SIDE_MASTER].dev->name, s->side[SIDE_ONSITE].dev->name,
-		 (double)(now_ms() - s->started_ms) / 1000.0);
+	established(d, s);
 }
 
 /* The carrier of a tun is vtund being attached: the tunnel's link is there. */
@@ -201,6 +261,11 @@ void session_end(struct rdvd *d, struct session *s, const char *reason)
 		nft_session_del(d, s);
 	glue_del(d, s);
 	release_sides(d, s);
+	if (s->relay) {
+		relay_session_end(d, s);
+		s->side[SIDE_MASTER].rx_bytes = s->relay_bytes[0];
+		s->side[SIDE_ONSITE].rx_bytes = s->relay_bytes[1];
+	}
 	for (int i = 0; i < 2; i++) {
 		struct device *dev = s->side[i].dev;
 		if (dev && dev->session == s) {

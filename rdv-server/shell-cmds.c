@@ -48,6 +48,8 @@ static void print_ready(struct shell *sh, DBusMessage *reply)
 static const char *const vtun_keys[] = {
 	"tunnel_ip_network", "tunnel_ip_prefix", "tunnel_ip_netmask", "tunnelling_dev_ip_address",
 	"rdv_server_ip_address", "rdv_server_vtun_tcp_port", "tunnel_secret", "tunnel_session_name",
+	/* relay data path only, after what old scripts parse */
+	"data_path", "data_ticket", "vtun_role",
 };
 
 static void print_vtun(struct shell *sh, DBusMessage *reply)
@@ -210,6 +212,7 @@ static const struct rpc {
 	{ C_SET_HOSTNAME, "SetHostname", ARG_TEXT, NULL },
 	{ C_SET_UPLINK, "SetUplinkType", ARG_TEXT, NULL },
 	{ C_SET_TUNNEL_MODE, "SetTunnelMode", ARG_TEXT, NULL },
+	{ C_SET_DATA_PATH, "SetDataPath", ARG_TEXT, NULL },
 	{ C_GET_VTUN, "GetVtunParameters", ARG_NONE, print_vtun },
 	{ C_DROP_VTUN, "DropVtun", ARG_TEXT, NULL },
 	{ C_WAIT_MASTER, "WaitMaster", ARG_NONE, print_ready },

@@ -14,6 +14,8 @@ const struct shell_cmd_spec shell_cmds[] = {
 	  "announce this device's DNS servers (at most 4)" },
 	{ "set_tunnelling_dev_hostname", R_BOTH, A_HOSTNAME, C_SET_HOSTNAME, "'name'",
 	  "announce this device's host name" },
+	{ "set_tunnelling_dev_data_path", R_BOTH, A_DATA_PATH, C_SET_DATA_PATH, "relay|classic",
+	  "announce the data paths this device can use (relay: its own TLS data connection)" },
 	{ "get_vtun_parameters", R_BOTH, A_NONE, C_GET_VTUN, "",
 	  "print the tunnel parameters of the current session" },
 	{ "wait_session_end", R_BOTH, A_NONE, C_WAIT_SESSION_END, "",
@@ -214,6 +216,12 @@ static int parse_arg(const struct shell_cmd_spec *sp, const char *args, struct s
 	case A_UPLINK:
 		if (!strcmp(args, "lan") || !strcmp(args, "wlan") || !strcmp(args, "3g") ||
 		    !strcmp(args, "other")) {
+			strcpy(c->text, args);
+			return 0;
+		}
+		break;
+	case A_DATA_PATH:
+		if (!strcmp(args, "relay") || !strcmp(args, "classic")) {
 			strcpy(c->text, args);
 			return 0;
 		}

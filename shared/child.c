@@ -172,6 +172,12 @@ int child_start(struct loop *loop, char *const argv[], const char *label, child_
 	return start(loop, argv, label, cb, data, out, -1, -1, -1);
 }
 
+int child_start_fds(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
+		    void *data, struct child **out, int in_fd, int out_fd)
+{
+	return start(loop, argv, label, cb, data, out, in_fd, out_fd, -1);
+}
+
 int child_start_io(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
 		    void *data, struct child **out, int *to_child, int *from_child,
 		    int *from_child_err)

@@ -22,6 +22,10 @@ void child_stop(struct child *c);
 int child_start_io(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
 		   void *data, struct child **out, int *to_child, int *from_child,
 		   int *from_child_err);
+/* Same, with the given fds (e.g. one socket) as the child's stdin and stdout;
+ * the caller keeps its own copies. */
+int child_start_fds(struct loop *loop, char *const argv[], const char *label, child_exit_cb cb,
+		    void *data, struct child **out, int in_fd, int out_fd);
 pid_t child_pid(const struct child *c);
 /* Signals the child itself through its pidfd (never a bare pid that may be reused). */
 int child_signal(struct child *c, int sig);

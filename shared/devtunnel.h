@@ -1,7 +1,11 @@
 /*
- * A device's end of a session tunnel: the SSH forward to its vtund port on
- * the RDV server, a tun made and addressed before vtund attaches, and the
- * supervised vtund client. What each device routes through it is its own.
+ * A device's end of a session tunnel: a tun made and addressed before vtund
+ * attaches, and a supervised vtund, carried either way the RDV server says:
+ * classic: a vtund client through the SSH forward to the RDV server's vtund;
+ * relay: the device's own TLS data connection (datalink.h), joined by the RDV
+ * server to the peer device's; the master runs the vtund server (inetd mode,
+ * on that connection), the onsite a vtund client through a local splice.
+ * What each device routes through it is its own.
  */
 #pragma once
 #include <stdbool.h>
@@ -36,9 +40,18 @@ struct devtunnel {
 	unsigned tries;
 	bool up;               /* set by the owner once the carrier came: no more retries */
 	uint64_t vtund_started;
+	/* relay data path */
+	bool relay, server;
+	struct datalink *attach;
+	struct splicer *splicer;   /* client: local vtund <-> data connection */
+	bool has_listener;
+	int listen_fd;             /* client: where the local vtund connects */
+	struct loop_fd *listen_src;
+	int data_fd;               /* attached, until vtund or the splicer has it */
 };
 
-/* From get_vtun_parameters' output; on failure why says what, and stop cleans up. */
+/* From get_vtun_parameters' output; on failure why says what, and stop
+ * cleans up. A relay failure after this returned comes as on_vtund_exit(NULL). */
 int devtunnel_start(struct devtunnel *t, const char *params, const char **why);
 /* Removes whatever start put in place; safe to call at any stage. */
 void devtunnel_stop(struct devtunnel *t);

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "child.h"
+#include "datalink.h"
 #include "log.h"
 #include "rdv-dbus.h"
 #include "util.h"
@@ -223,6 +224,16 @@ static void on_grace(void *data)
 }
 
 /* Everything before a prompt is the answer to the command under way. */
+static void ignore_reply(struct rdvlink *l, const char *out, const char *errors, void *data)
+{
+	(void)out;
+	(void)data;
+	/* an RDV server without the relay path: every session stays classic */
+	if (errors[0])
+		log_info("%s: the RDV server has no relay data path: classic sessions only",
+			 l->conf.device);
+}
+
 static bool scan(struct rdvlink *l) /* false: l is gone */
 {
 	char *p;
@@ -239,6 +250,10 @@ static bool scan(struct rdvlink *l) /* false: l is gone */
 			l->up = true;
 			l->failures = 0;
 			log_info("%s: logged in on the RDV server", l->conf.device);
+			/* first: the RDV server knows before any session it could pick */
+			if (rdvlink_relay(l))
+				rdvlink_cmd(l, "set_tunnelling_dev_data_path relay", PROMPT_TIMEOUT_S,
+					    ignore_reply, NULL);
 			if (l->state)
 				l->state(l, true, NULL, l->data);
 		} else if (l->busy && !l->answer) {
@@ -469,16 +484,27 @@ static void on_stunnel_probe(void *data)
 
 static int start_stunnel(struct rdvlink *l)
 {
-	char path[200], text[1024], label[64];
+	char path[200], text[2048], label[64];
 	char *argv[] = { "/usr/bin/stunnel4", path, NULL };
-	int r, in, out;
+	const char *suites = datalink_ciphersuites_local();
+	int r, in, out, n;
 
 	snprintf(path, sizeof(path), "%s/stunnel.conf", l->conf.run_dir);
-	snprintf(text, sizeof(text),
-		 "; made by %s's daemon: TLS to the RDV server, its certificate pinned\n"
-		 "foreground = yes\npid =\n[rdv]\nclient = yes\naccept = 127.0.0.1:%u\n"
-		 "connect = %s:%u\nverifyPeer = yes\nCAfile = %s\nsslVersionMin = TLSv1.2\n",
-		 l->conf.device, l->conf.local_port, l->conf.host, l->conf.port, l->conf.certificate);
+	n = snprintf(text, sizeof(text),
+		     "; made by %s's daemon: TLS to the RDV server, its certificate pinned\n"
+		     "foreground = yes\npid =\n[rdv]\nclient = yes\naccept = 127.0.0.1:%u\n"
+		     "connect = %s:%u\nverifyPeer = yes\nCAfile = %s\nsslVersionMin = TLSv1.2\n"
+		     "ciphersuites = %s\n",
+		     l->conf.device, l->conf.local_port, l->conf.host, l->conf.port,
+		     l->conf.certificate, suites);
+	/* the data path: same server, same pin, told apart by SNI on the server */
+	if (rdvlink_relay(l))
+		snprintf(text + n, sizeof(text) - (size_t)n,
+			 "[rdv-data]\nclient = yes\naccept = 127.0.0.1:%u\nconnect = %s:%u\n"
+			 "sni = rdv-data\nverifyPeer = yes\nCAfile = %s\nsslVersionMin = TLSv1.2\n"
+			 "ciphersuites = %s\n",
+			 l->conf.data_local_port, l->conf.host, l->conf.port, l->conf.certificate,
+			 suites);
 	if ((r = write_file_atomic(path, text, 0600)) < 0)
 		return r;
 	snprintf(label, sizeof(label), "%s stunnel", l->conf.device);
@@ -528,6 +554,13 @@ static int connect_now(struct rdvlink *l)
 }
 
 bool rdvlink_up(const struct rdvlink *l) { return l->up; }
+const struct rdvlink_conf *rdvlink_conf_of(const struct rdvlink *l) { return &l->conf; }
+bool rdvlink_relay(const struct rdvlink *l)
+{
+	return l->conf.tls && !strcmp(l->conf.data_path, "relay");
+}
+
+const char *const rdvlink_data_paths[] = { "relay", "classic", NULL };
 
 void rdvlink_conf_defaults(struct rdvlink_conf *c, const char *run_dir)
 {
@@ -539,6 +572,8 @@ void rdvlink_conf_defaults(struct rdvlink_conf *c, const char *run_dir)
 	strcpy(c->ssh_key, "/etc/rdv/id_ed25519");
 	snprintf(c->run_dir, sizeof(c->run_dir), "%s", run_dir);
 	c->local_port = 4443;
+	strcpy(c->data_path, "relay");
+	c->data_local_port = 4444;
 }
 
 const char *rdvlink_conf_missing(const struct rdvlink_conf *c)

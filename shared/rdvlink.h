@@ -19,7 +19,11 @@ struct rdvlink_conf {
 	char known_hosts[128]; /* pinned SSH host key, listed under host */
 	char run_dir[128];
 	unsigned local_port;   /* stunnel's local end */
+	char data_path[8];     /* "relay" (announced, TLS only) or "classic" */
+	unsigned data_local_port; /* stunnel's local end of the data service (SNI rdv-data) */
 };
+
+extern const char *const rdvlink_data_paths[];
 
 /* The configuration keys of a link, for a device's key table (confspec.h). */
 #define RDVLINK_CONF_KEYS(type, field)                                                   \
@@ -31,7 +35,9 @@ struct rdvlink_conf {
 	CONF_BOOLEAN(type, "rdv", "tls", field.tls),                                     \
 	CONF_STRING(type, "rdv", "certificate", K_PATH, field.certificate),              \
 	CONF_STRING(type, "rdv", "known_hosts", K_PATH, field.known_hosts),              \
-	CONF_NUMBER(type, "rdv", "local_port", field.local_port, 1024, 65535)
+	CONF_NUMBER(type, "rdv", "local_port", field.local_port, 1024, 65535),           \
+	CONF_CHOICE(type, "rdv", "data_path", field.data_path, rdvlink_data_paths),      \
+	CONF_NUMBER(type, "rdv", "data_local_port", field.data_local_port, 1024, 65535)
 
 /* defaults of a link, and the check that the required keys are there */
 void rdvlink_conf_defaults(struct rdvlink_conf *c, const char *run_dir);
@@ -61,6 +67,9 @@ int rdvlink_forward(struct rdvlink *l, unsigned local_port, unsigned remote_port
 void rdvlink_error(const char *errors, char *token, size_t token_len, char *words,
 		   size_t words_len);
 bool rdvlink_up(const struct rdvlink *l);
+const struct rdvlink_conf *rdvlink_conf_of(const struct rdvlink *l);
+/* relay announced on this link: the RDV server may then answer with relay parameters */
+bool rdvlink_relay(const struct rdvlink *l);
 /* why the link is down, for the people waiting on it */
 const char *rdvlink_last_error(const struct rdvlink *l);
 /* Stops ssh and stunnel for good; the state callback is not called. Accepts NULL. */

@@ -20,6 +20,9 @@ int vtun_params_parse(const char *out, struct vtun_params *p, uint32_t *net, uin
 		{ "rdv_server_vtun_tcp_port", offsetof(struct vtun_params, port), 8 },
 		{ "tunnel_secret", offsetof(struct vtun_params, secret), 128 },
 		{ "tunnel_session_name", offsetof(struct vtun_params, session), 32 },
+		{ "data_path", offsetof(struct vtun_params, data_path), 8 },
+		{ "data_ticket", offsetof(struct vtun_params, ticket), 40 },
+		{ "vtun_role", offsetof(struct vtun_params, role), 8 },
 	};
 	char line[256], *v, *end;
 	const char *nl;
@@ -62,6 +65,13 @@ int vtun_params_parse(const char *out, struct vtun_params *p, uint32_t *net, uin
 		return -EINVAL;
 	if ((p->prefix[0] && strcmp(p->prefix, "/30") && strcmp(p->prefix, "30")) ||
 	    (p->mask[0] && strcmp(p->mask, "255.255.255.252")))
+		return -EINVAL;
+	if (p->data_path[0] &&
+	    (strcmp(p->data_path, "relay") || strlen(p->ticket) != 32 ||
+	     strspn(p->ticket, "0123456789abcdef") != 32 ||
+	     (strcmp(p->role, "server") && strcmp(p->role, "client"))))
+		return -EINVAL;
+	if (!p->data_path[0] && (p->ticket[0] || p->role[0]))
 		return -EINVAL;
 	*port = (unsigned)pv;
 	return 0;

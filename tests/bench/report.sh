@@ -202,7 +202,8 @@ report() {
 	echo "bare vtun: vtund -s -n -f server.conf (rdv, port 443, tuns vbm/vbo, ip_forward); vtund -n -f bm.conf bm 198.18.0.10 (master1), bo (onsite1)"
 	sed 's/passwd [0-9a-f]*/passwd SECRET/' "$W/vtun/server.conf" 2>/dev/null | sed 's/^/  /'
 	echo "chain: rdvd, sshd, stunnel4, dbus-daemon on rdv (tests/lib/rdv-env.sh); onsitedev on onsite1, masterd on master1,"
-	echo "  busybox udhcpc on laptop1 (tests/lib/devices.sh); masterdev -o ONSITE on master1"
+	echo "  busybox udhcpc on laptop1 (tests/lib/devices.sh); masterdev -o ONSITE on master1;"
+	echo "  session $(grep -m1 -o 'opened, .*data path [a-z]*' "$D/rdvd.log" 2>/dev/null | sed 's/.*data path/data path:/') (docs/datapath.md)"
 	echo "set-up: ping -D -n -i 0.01 -W 1 $PLC on laptop1, then masterdev -o; teardown: kill -INT masterdev"
 	echo "capacity: per device: rdvctl account add; ssh -T DEVICE@127.0.0.1 -p 2222 through one stunnel client,"
 	echo "  sending set_tunnelling_dev_uplink_type/lan_ip_address/dns_server_list/hostname, then idle"

@@ -80,7 +80,7 @@ cp "$D/key.saved" "$D/keys/$NO"
 orig_start() {
 	local name=$1 dir=$D/dev/$1
 	rm -f "$dir/params" "$dir/finish"
-	ip netns exec "${DEV_NS[$name]}" env ONSITE="$OO" LPORT=$((5000 + DEV_IDX[$name])) \
+	ip netns exec "${DEV_NS[$name]}" env ONSITE="${ONSITE:-$OO}" LPORT=$((5000 + DEV_IDX[$name])) \
 		/usr/bin/python3 "$REPO/tests/lib/orig-device.py" "${DEV_ROLE[$name]}" "$name" "$dir" \
 		-F /dev/null -p 2222 -i "$dir/id" -o IdentitiesOnly=yes -o BatchMode=yes \
 		-o StrictHostKeyChecking=yes -o UserKnownHostsFile="$dir/known_hosts" \
@@ -152,6 +152,28 @@ check "onsite: pipelined commands and EOF all answered, then the shell exited" t
 wait "${ORIG_PID[$OM]}"
 check "master: pipelined commands and EOF all answered, then the shell exited" test $? -eq 0
 check "the original-style session ended with its devices" \
+	wait_for 5 bash -c "! DBUS_SYSTEM_BUS_ADDRESS=$BUS $BUILD/rdvctl -c $D/rdvd.conf sessions | grep -q $OM"
+
+# --- a mixed session: the original master script and a new onsite that announced
+# the relay data path; the session takes the classic path on both sides
+RO=${P}ro
+dev_add "$RO" onsite 40 && dev_login "$RO" || not_ok "device $RO added"
+dev_cmd "$RO" "set_tunnelling_dev_data_path relay" >/dev/null
+dev_cmd "$RO" "set_tunnelling_dev_lan_ip_address 10.1.2.11/24" >/dev/null
+ONSITE=$RO orig_start "$OM"
+check "mixed: the original master connects to a relay-capable onsite and gets its forward" orig_vtun_up "$OM"
+check "mixed: rdvd logs the session's data path as classic" \
+	grep -q "opened, master $OM, onsite $RO, tunnels .*, data path classic" "$D/rdvd.log"
+pro=$(dev_cmd "$RO" get_vtun_parameters)
+check "mixed: the new onsite is given classic parameters (no data path, no ticket)" \
+	bash -c "grep -q '^tunnel_secret: ' <<<\"\$1\" && ! grep -q '^data_' <<<\"\$1\"" _ "$pro"
+check "mixed: the new onsite's vtun comes up through its SSH forward" dev_vtun_up "$RO"
+check "mixed: the session is established" wait_for 10 rdv_established "$OM" "$RO"
+check "mixed: a ping crosses it" ping_tunnel "$OM" "$RO"
+touch "$D/dev/$OM/finish"
+wait "${ORIG_PID[$OM]}"
+dev_logout "$RO"
+check "mixed: the session ends with its devices" \
 	wait_for 5 bash -c "! DBUS_SYSTEM_BUS_ADDRESS=$BUS $BUILD/rdvctl -c $D/rdvd.conf sessions | grep -q $OM"
 
 # --- pre-authentication flood on 443 ---------------------------------------------------

@@ -116,14 +116,21 @@ check_not "the master itself has no route to the customer LAN" \
 out=$(masterdev "$M" 1 -o "$O" 2>&1); rc=$?
 check "a second masterdev -o gets a clear refusal while the session is open" \
 	bash -c "[ $rc -eq 4 ] && grep -q 'a session is already open' <<<\"\$1\"" _ "$out"
-# a hostile RDV server (or onsite) reaches nothing on the master through the tunnel
+# the relay data path: both devices announced it, so the RDV server only splices
+check "rdvd logged the session's data path: relay" \
+	grep -q "session [0-9]*: opened, master $M, onsite $O, data path relay" "$D/rdvd.log"
+ns_procs() { local p; for p in $(ip netns pids "$1"); do cat "/proc/$p/comm" 2>/dev/null; done; }
+check_not "relay: no tunnel interface, route or rule of the session in the RDV namespace" \
+	bash -c "ip -n '$NS_RDV' -o link show | grep -q ': rdv[0-9]' || ip -n '$NS_RDV' rule | grep -q 'iif rdv'"
+check_not "relay: no vtund in the RDV namespace" bash -c "$(declare -f ns_procs); ns_procs '$NS_RDV' | grep -qx vtund"
+# a hostile onsite (the tunnel's other end) reaches nothing on the master through it
 mtun=$(ip -n "$P-master1" -4 -o addr show dev rdvtun | awk '{print $4}' | cut -d/ -f1)
 check_not "from the tunnel, the master answers no ping (input drops all but replies)" \
-	ip netns exec "$P-rdv" ping -c 1 -W 1 -q -I rdv0m "$mtun"
-ip -n "$P-rdv" route add "$ADAPTER/32" dev rdv0m
+	ip netns exec "$P-onsite1" ping -c 1 -W 1 -q -I rdvtun "$mtun"
+ip -n "$P-onsite1" route add "$ADAPTER/32" dev rdvtun
 check_not "from the tunnel, the master's dnsmasq does not answer" \
-	ip netns exec "$P-rdv" timeout 3 busybox nslookup plc.customer.lan "$ADAPTER"
-ip -n "$P-rdv" route del "$ADAPTER/32" dev rdv0m
+	ip netns exec "$P-onsite1" timeout 3 busybox nslookup plc.customer.lan "$ADAPTER"
+ip -n "$P-onsite1" route del "$ADAPTER/32" dev rdvtun 2>/dev/null
 check_not "a local user on the master does not resolve through the customer's DNS (no dnsmasq on lo)" \
 	ip netns exec "$P-master1" timeout 3 busybox nslookup plc.customer.lan 127.0.0.1
 fwd() { ip netns exec "$1" sysctl -n "net.ipv4.$2"; }
@@ -131,7 +138,6 @@ check "no host-wide forwarding on master, RDV server or onsite during a session"
 	bash -c "[ \"\$1\" = '0 0 0' ]" _ "$(fwd "$P-master1" ip_forward) $(fwd "$P-rdv" ip_forward) $(fwd "$P-onsite1" ip_forward)"
 
 # Ctrl-C
-ns_procs() { local p; for p in $(ip netns pids "$1"); do cat "/proc/$p/comm" 2>/dev/null; done; }
 all_clean() {
 	! ns_procs "$P-master1" | grep -qx vtund && ! ns_procs "$P-onsite1" | grep -qx vtund &&
 	! ip -n "$P-master1" link show rdvtun >/dev/null 2>&1 && ! ip -n "$P-onsite1" link show rdvtun >/dev/null 2>&1 &&
@@ -144,6 +150,8 @@ kill -INT "$MASTERDEV"
 check "Ctrl-C: within 2 s no vtund, tunnel, rule or nftables table of the session on master, RDV or onsite" \
 	wait_for 2 all_clean
 check "masterdev says why it ended" grep -q "ended: closed by masterdev" "$D/masterdev.out"
+check "rdvd logs the relayed bytes with the end (the 10 MB download: onsite->master >= 10 MiB)" \
+	grep -Eq "session [0-9]+: ended, master $M, onsite $O, .*master->onsite [0-9.]+ [KM]?i?B, onsite->master (1[0-9]|[2-9][0-9])\.[0-9] MiB, reason: dropped by master $M: closed by masterdev" "$D/rdvd.log"
 check "the onsite is back in standby" wait_for 5 online_free
 check_not "the laptop no longer reaches the customer host" lap_ping -c 1 -W 1 -q $PLC
 check_not "between sessions the laptop is not routed into the office LAN" lap_ping -c 1 -W 1 -q "$SUP.1"

@@ -77,6 +77,7 @@ rdv_setup() {
 	Include $D/sshd-rdv.conf
 	CONF
 	sed -e "s#^accept = 443#accept = $RDV_IP:443#" -e "s#/etc/rdv/tls#$D/tls#" \
+	    -e "s#/run/rdv/data.sock#$D/run/data.sock#" \
 	    -e '/^setuid/d' -e '/^setgid/d' "$REPO/rdv-server/conf/stunnel-rdv.conf" >"$D/stunnel.conf"
 	cat >"$D/bus.conf" <<-CONF
 	<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "check.h"
+#include "datalink.h"
 #include "net.h"
 #include "rdvlink.h"
 #include "util.h"
@@ -56,6 +57,55 @@ static void test_vtun_params(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		CHECK(vtun_with(bad[i].key, bad[i].value) < 0, "vtun %s '%s' refused", bad[i].key,
 		      bad[i].value);
+}
+
+#define RELAY_KEYS "data_path: relay\ndata_ticket: 00112233445566778899aabbccddeeff\n" \
+	"vtun_role: server\n"
+
+static void test_vtun_relay(void)
+{
+	static const char *const bad[] = {
+		"data_path: relay\ndata_ticket: 00112233445566778899aabbccddeeff\n", /* no role */
+		"data_path: relay\ndata_ticket: 00112233445566778899aabbccddeef\nvtun_role: server\n",
+		"data_path: relay\ndata_ticket: 00112233445566778899AABBCCDDEEFF\nvtun_role: server\n",
+		"data_path: relay\ndata_ticket: 00112233445566778899aabbccddeeff\nvtun_role: both\n",
+		"data_path: tunnel\ndata_ticket: 00112233445566778899aabbccddeeff\nvtun_role: server\n",
+		"data_ticket: 00112233445566778899aabbccddeeff\n", /* a ticket without a data path */
+	};
+	char text[1024];
+	struct vtun_params p;
+	uint32_t net, ip;
+	unsigned port;
+
+	CHECK(vtun_params_parse(VTUN_GOOD RELAY_KEYS, &p, &net, &ip, &port) == 0 &&
+	      !strcmp(p.data_path, "relay") && !strcmp(p.role, "server") &&
+	      !strcmp(p.ticket, "00112233445566778899aabbccddeeff"), "relay parameters accepted");
+	CHECK(vtun_params_parse(VTUN_GOOD, &p, &net, &ip, &port) == 0 && !p.data_path[0],
+	      "classic parameters: no data path");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(text, sizeof(text), "%s%s", VTUN_GOOD, bad[i]);
+		CHECK(vtun_params_parse(text, &p, &net, &ip, &port) < 0, "relay keys %zu refused", i);
+	}
+}
+
+static void test_ciphersuites(void)
+{
+	const char *x86_aes = "processor\t: 0\nflags\t\t: fpu vme sse2 aes avx\n";
+	const char *x86_none = "processor\t: 0\nflags\t\t: fpu vme sse2 avx aesx xaes\n";
+	const char *pi4 = "processor\t: 0\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n";
+	const char *a72_crypto = "Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32\n";
+
+	CHECK(!strncmp(datalink_ciphersuites(x86_aes), "TLS_AES_128_GCM", 15),
+	      "x86 with aes: AES-GCM first");
+	CHECK(!strncmp(datalink_ciphersuites(x86_none), "TLS_CHACHA20", 12),
+	      "x86 without the aes word (aesx, xaes are not it): ChaCha20 first");
+	CHECK(!strncmp(datalink_ciphersuites(pi4), "TLS_CHACHA20", 12), "Pi 4 (no aes): ChaCha20 first");
+	CHECK(!strncmp(datalink_ciphersuites(a72_crypto), "TLS_AES_128_GCM", 15),
+	      "arm64 with the aes feature: AES-GCM first");
+	CHECK(!strncmp(datalink_ciphersuites(""), "TLS_CHACHA20", 12), "unknown CPU: ChaCha20 first");
+	CHECK(strstr(datalink_ciphersuites(pi4), "TLS_AES_128_GCM_SHA256") &&
+	      strstr(datalink_ciphersuites(x86_aes), "TLS_CHACHA20_POLY1305_SHA256"),
+	      "both lists offer both");
 }
 
 static void test_dns_filter(void)
@@ -134,5 +184,7 @@ int main(void)
 	CHECK(random_hex(buf, 8) == 0 && strlen(buf) == 16, "random hex length");
 	test_vtun_params();
 	test_dns_filter();
+	test_vtun_relay();
+	test_ciphersuites();
 	return check_summary();
 }
