@@ -350,9 +350,25 @@ static void on_accept(int lfd, short revents, void *data)
 		return;
 	}
 	if (d->n_attaches >= MAX_PENDING) {
-		log_warn("data path: %u attaches pending already, one more refused", d->n_attaches);
-		close(fd);
-		return;
+		/*
+		 * Anyone on the Internet can hold connections open here without a
+		 * ticket; refusing newcomers would let them lock devices out. The
+		 * oldest that has not named a live ticket yet makes room instead: a
+		 * device sends its line at once, so it is never the oldest idle one.
+		 */
+		struct attach *old = NULL;
+		for (struct attach *p = d->attaches; p; p = p->next)
+			if (!p->s)
+				old = p; /* newest first: the last one is the oldest */
+		if (!old) {
+			log_warn("data path: %u attaches under check already, one more refused",
+				 d->n_attaches);
+			close(fd);
+			return;
+		}
+		log_warn("data path: %u attaches pending, the oldest without a ticket dropped",
+			 d->n_attaches);
+		refuse(d, old, "busy", "dropped for a newer connection");
 	}
 	if (!(a = calloc(1, sizeof(*a)))) {
 		close(fd);

@@ -8,6 +8,8 @@ line, or "closed"/"timeout").
   nothing           sends nothing
   pair LINE1 LINE2  two connections; both lines; then bytes from the first
                     must come out of the second: prints "A1 | A2 | relayed"
+  hold N SECONDS    N connections that send nothing: prints "open N" once all
+                    are open, then keeps them SECONDS
 """
 import socket
 import ssl
@@ -52,6 +54,11 @@ def main():
             if answer(b) == "through the relay":
                 relayed = "relayed"
         print(f"{ra} | {rb} | {relayed}")
+        return
+    if mode == "hold":
+        held = [connect(host, cafile) for _ in range(int(sys.argv[4]))]
+        print(f"open {len(held)}", flush=True)
+        time.sleep(float(sys.argv[5]))
         return
     s = connect(host, cafile)
     if mode == "line":
