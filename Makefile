@@ -42,7 +42,7 @@ SHARED_SRC := shared/log.c shared/net.c shared/loop.c shared/dbusloop.c shared/u
 	shared/vtunparams.c shared/devtunnel.c shared/nftab.c
 RDVD_SRC := rdv-server/rdvd.c rdv-server/conf.c rdv-server/pool.c rdv-server/registry.c \
 	rdv-server/acl.c rdv-server/session.c rdv-server/vtund.c rdv-server/glue.c \
-	rdv-server/nft.c rdv-server/bus.c rdv-server/limits.c
+	rdv-server/nft.c rdv-server/bus.c rdv-server/limits.c rdv-server/status.c
 SHELL_SRC := rdv-server/rdv-shell.c rdv-server/shell-parse.c rdv-server/shell-cmds.c
 RDVCTL_SRC := rdv-server/rdvctl.c rdv-server/rdvctl-account.c rdv-server/conf.c
 

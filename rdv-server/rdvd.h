@@ -156,3 +156,6 @@ void vtund_kill_stale(const struct rdv_conf *conf);
 /* bus.c */
 int bus_setup(struct rdvd *d);
 void bus_release(struct rdvd *d);
+
+/* status.c: the admin interface's read-only Status */
+DBusMessage *bus_admin_status(struct rdvd *d, DBusMessage *m, struct device *unused);
