@@ -144,6 +144,17 @@ bench:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)env REPO=$(CURDIR) BUILD=$(abspath $(BUILD)) tests/bench/bench.sh
 
+# Root: N faulted sessions (default 1000) over PAIRS master/onsite pairs in
+# namespaces, nothing may leak; SEED replays a run; ASAN=1 runs the programs
+# built with ASan/UBSan. Writes soak/REPORT.md and soak/soak.svg (docs/soak.md).
+SOAK_BUILD = $(if $(filter 1,$(ASAN)),$(BUILD)/asan,$(BUILD))
+soak:
+	$(Q)tests/deps.sh
+	$(Q)$(MAKE) --no-print-directory BUILD=$(SOAK_BUILD) $(if $(filter 1,$(ASAN)),SAN=1) all
+	$(Q)env REPO=$(CURDIR) BUILD=$(abspath $(SOAK_BUILD)) SOAK_N=$(or $(N),1000) \
+		$(if $(PAIRS),PAIRS=$(PAIRS)) $(if $(SEED),SEED=$(SEED)) $(if $(filter 1,$(ASAN)),SAN_BUILD=1) \
+		$(if $(SOAK_OUT),SOAK_OUT=$(SOAK_OUT)) tests/soak/soak.sh
+
 # One install target per role; "install" is all three. A configuration file
 # that exists already is never overwritten (the administrator may have
 # edited it): the new default is installed beside it as FILE.new instead.
@@ -212,7 +223,7 @@ images-test: images
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check demo bench install install-server install-onsite install-master deb clean unit-tests fuzzers \
+.PHONY: all check demo bench soak install install-server install-onsite install-master deb clean unit-tests fuzzers \
 	images images-test
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
