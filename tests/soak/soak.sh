@@ -64,6 +64,8 @@ trap '' PIPE
 # to the terminal and to out.log (the report lists them)
 exec 2>>"$W/stderr.log" > >(tee -a "$W/out.log")
 START=$(date +%s)
+# the commit measured, taken now: the tree may move on during a long run
+KIT=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo "no git")
 elapsed() { echo $(($(date +%s) - START)); }
 echo "soak: $P, $SOAK_N sessions, $PAIRS pairs, SEED=$SEED, bound ${SOAK_MAX_SECONDS}s, $BUILD"
 
