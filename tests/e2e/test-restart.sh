@@ -64,7 +64,8 @@ wait_for 10 online_free 1
 # --- onsitedev killed -9 in a session
 check "a session for the onsitedev kill" opened
 fwd() { ip netns exec "$P-onsite1" sysctl -n net.ipv4.conf.eth0.forwarding; }
-check "the onsite's LAN interface forwards during it" test "$(fwd)" = 1
+fwd_is() { [ "$(fwd)" = "$1" ]; }
+check "the onsite's LAN interface forwards during it" wait_for 5 fwd_is 1
 kill -9 "${ONSITED_PID[$O]}"
 wait "${ONSITED_PID[$O]}" 2>/dev/null
 ip netns exec "$P-onsite1" "$BUILD/onsitedev" -c "$D/$O/onsite.conf" &
@@ -73,7 +74,7 @@ at_exit kill "$!"
 int_wait "${MDEV[1]}"
 check "onsitedev started again is online and free within 10 s (no stunnel of the dead one holds its port)" \
 	wait_for 10 online_free 1
-check "the LAN interface forwards no more" test "$(fwd)" = 0
+check "the LAN interface forwards no more" fwd_is 0
 check_not "no vtund config of the dead session is left on the onsite" test -e "$D/$O/run/vtund.conf"
 no_orphans() { ! ns_children "$P-onsite1" stunnel4 | grep -vq " ${ONSITED_PID[$O]}$"; }
 check "its only stunnel is the new onsitedev's" no_orphans
