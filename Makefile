@@ -43,7 +43,8 @@ SHARED_SRC := shared/log.c shared/net.c shared/loop.c shared/dbusloop.c shared/u
 	shared/datalink.c
 RDVD_SRC := rdv-server/rdvd.c rdv-server/conf.c rdv-server/pool.c rdv-server/registry.c \
 	rdv-server/acl.c rdv-server/session.c rdv-server/vtund.c rdv-server/glue.c \
-	rdv-server/nft.c rdv-server/bus.c rdv-server/limits.c rdv-server/relay.c
+	rdv-server/nft.c rdv-server/bus.c rdv-server/limits.c rdv-server/relay.c \
+	rdv-server/status.c
 SHELL_SRC := rdv-server/rdv-shell.c rdv-server/shell-parse.c rdv-server/shell-cmds.c
 RDVCTL_SRC := rdv-server/rdvctl.c rdv-server/rdvctl-account.c rdv-server/conf.c
 
@@ -145,6 +146,17 @@ bench:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)env REPO=$(CURDIR) BUILD=$(abspath $(BUILD)) tests/bench/bench.sh
 
+# Root: N faulted sessions (default 1000) over PAIRS master/onsite pairs in
+# namespaces, nothing may leak; SEED replays a run; ASAN=1 runs the programs
+# built with ASan/UBSan. Writes soak/REPORT.md and soak/soak.svg (docs/soak.md).
+SOAK_BUILD = $(if $(filter 1,$(ASAN)),$(BUILD)/asan,$(BUILD))
+soak:
+	$(Q)tests/deps.sh
+	$(Q)$(MAKE) --no-print-directory BUILD=$(SOAK_BUILD) $(if $(filter 1,$(ASAN)),SAN=1) all
+	$(Q)env REPO=$(CURDIR) BUILD=$(abspath $(SOAK_BUILD)) SOAK_N=$(or $(N),1000) \
+		$(if $(PAIRS),PAIRS=$(PAIRS)) $(if $(SEED),SEED=$(SEED)) $(if $(filter 1,$(ASAN)),SAN_BUILD=1) \
+		$(if $(SOAK_OUT),SOAK_OUT=$(SOAK_OUT)) tests/soak/soak.sh
+
 # One install target per role; "install" is all three. A configuration file
 # that exists already is never overwritten (the administrator may have
 # edited it): the new default is installed beside it as FILE.new instead.
@@ -213,7 +225,7 @@ images-test: images
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check demo bench install install-server install-onsite install-master deb clean unit-tests fuzzers \
+.PHONY: all check demo bench soak install install-server install-onsite install-master deb clean unit-tests fuzzers \
 	images images-test
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

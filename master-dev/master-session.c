@@ -343,6 +343,12 @@ static void on_connect(struct rdvlink *l, const char *out, const char *errors, v
 
 void session_init(struct masterd *d)
 {
+	/* a masterd killed in a session left its rules: the next session's
+	 * would collide with them (EEXIST) and fail (found by the soak test) */
+	int r = nl_rules_purge(d->nl, d->conf.rule_priority, d->conf.table);
+
+	if (r > 0)
+		log_warn("removed %d policy rules (table %u) left by a previous masterd", r, d->conf.table);
 	d->tun = (struct devtunnel){ .loop = d->loop, .nl = d->nl, .link = d->link,
 				     .device = d->conf.link.device, .ifname = d->conf.tunnel_interface,
 				     .run_dir = d->conf.link.run_dir, .local_port = d->conf.vtun_local_port,

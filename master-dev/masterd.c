@@ -81,6 +81,16 @@ static void on_dnsmasq_exit(struct child *c, int code, int signo, void *data)
 		schedule_retry(d);
 }
 
+/* dnsmasq drops its privileges, and so loses the signal at masterd's death:
+ * one left by a masterd killed -9 would hold the adapter's ports (soak test) */
+static void dnsmasq_kill_stale(struct masterd *d)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s/dnsmasq.pid", d->conf.link.run_dir);
+	child_kill_stale(path, "dnsmasq");
+}
+
 static int start_dnsmasq(struct masterd *d)
 {
 	uint32_t a = d->cur.addr, net = a & prefix_to_mask(d->cur.prefix);
@@ -88,12 +98,13 @@ static int start_dnsmasq(struct masterd *d)
 	unsigned lease = d->cur.addr == d->conf.address.addr ? d->conf.lease_minutes : 2;
 	char self[16], first[16], last[16], mask[16], range[96], iface[32], listen[40];
 	char router[48], dns[48], mtu[48], leases[200], servers[220], user[48], label[48];
+	char pidfile[220];
 	/* lo excluded: local users of the master must not resolve through the customer */
 	char *argv[] = { "/usr/sbin/dnsmasq", "--keep-in-foreground", "--log-facility=-",
 			 "--conf-file=/dev/null", "--bind-interfaces", iface, "--except-interface=lo",
 			 listen, "--port=53",
 			 "--no-resolv", "--no-hosts", servers, range, router, dns, mtu, leases,
-			 "--dhcp-authoritative", "--pid-file=", user, NULL };
+			 "--dhcp-authoritative", pidfile, user, NULL };
 
 	ip4_format(a, self, sizeof(self));
 	ip4_format(net | d->conf.dhcp_first, first, sizeof(first));
@@ -111,6 +122,7 @@ static int start_dnsmasq(struct masterd *d)
 	snprintf(d->servers_file, sizeof(d->servers_file), "%s/dns-servers", d->conf.link.run_dir);
 	snprintf(servers, sizeof(servers), "--servers-file=%s", d->servers_file);
 	snprintf(user, sizeof(user), "--user=%s", d->conf.dnsmasq_user);
+	snprintf(pidfile, sizeof(pidfile), "--pid-file=%s/dnsmasq.pid", d->conf.link.run_dir);
 	snprintf(label, sizeof(label), "dnsmasq %s", d->ext);
 	dns_relay_to(d, d->st == S_UP && d->onsite_dns[0] ? d->onsite_dns : NULL);
 	return child_start(d->loop, argv, label, on_dnsmasq_exit, d, &d->dnsmasq);
@@ -737,8 +749,9 @@ int main(int argc, char **argv)
 	/* dnsmasq drops to its user; the run dir must let it keep its leases */
 	chmod(d.conf.link.run_dir, 0755);
 	/* what a previous run may have left */
-	nl_link_delete(d.nl, d.conf.tunnel_interface);
+	devtunnel_purge(d.nl, d.conf.tunnel_interface, d.conf.link.run_dir);
 	nftab_reset(d.nft, d.conf.nft_table);
+	dnsmasq_kill_stale(&d);
 	log_info("starting: device %s, RDV server %s:%u, extremity interfaces %s%s",
 		 d.conf.link.device, d.conf.link.host, d.conf.link.port, d.conf.extremity_pattern,
 		 d.conf.require_usb ? " on a USB bus" : "");

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <linux/rtnetlink.h>
@@ -204,22 +205,73 @@ static int nft_add(struct onsited *d, bool lan_was_routing)
 	return 0;
 }
 
+/*
+ * The LAN interface's forwarding before the session is also kept in the run
+ * dir: an onsitedev killed in a session left it on, unguarded once its
+ * successor reset the table, and the next session took it for the admin's
+ * (found by the soak test). The successor puts it back from the file.
+ */
+static void fwd_state_path(const struct onsited *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/lan-forwarding", d->conf.link.run_dir);
+}
+
 /* replies from the LAN go into the tunnel: the LAN interface forwards during a session */
 static int lan_forwarding_on(struct onsited *d)
 {
-	int r = if_sysctl(d->conf.lan_interface, "forwarding", "1", d->lan_forwarding,
-			  sizeof(d->lan_forwarding));
+	char path[200], prev[8];
+	int r;
 
-	if (r < 0)
+	if ((r = if_sysctl(d->conf.lan_interface, "forwarding", NULL, prev, sizeof(prev))) < 0)
+		return r;
+	fwd_state_path(d, path, sizeof(path));
+	if ((r = write_file_atomic(path, prev, 0600)) < 0)
+		return r;
+	r = if_sysctl(d->conf.lan_interface, "forwarding", "1", d->lan_forwarding,
+		      sizeof(d->lan_forwarding));
+	if (r < 0) {
 		d->lan_forwarding[0] = '\0';
+		unlink(path);
+	}
 	return r;
 }
 
 static void lan_forwarding_restore(struct onsited *d)
 {
-	if (d->lan_forwarding[0])
-		if_sysctl(d->conf.lan_interface, "forwarding", d->lan_forwarding, NULL, 0);
+	char path[200];
+
+	if (d->lan_forwarding[0] && if_sysctl(d->conf.lan_interface, "forwarding",
+					      d->lan_forwarding, NULL, 0) == 0) {
+		fwd_state_path(d, path, sizeof(path));
+		unlink(path);
+	}
 	d->lan_forwarding[0] = '\0';
+}
+
+/* at start: what a predecessor killed in a session left */
+static void lan_forwarding_recover(struct onsited *d)
+{
+	char path[200], prev[8] = "";
+	ssize_t n;
+	int fd;
+
+	fwd_state_path(d, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	n = read(fd, prev, sizeof(prev) - 1);
+	close(fd);
+	prev[n > 0 ? n : 0] = '\0';
+	prev[strcspn(prev, "\n")] = '\0';
+	if (strcmp(prev, "0") && strcmp(prev, "1")) {
+		log_warn("%s: '%s' is not 0 or 1; the LAN interface's forwarding set to 0", path, prev);
+		snprintf(prev, sizeof(prev), "0");
+	}
+	if (if_sysctl(d->conf.lan_interface, "forwarding", prev, NULL, 0) == 0) {
+		log_warn("LAN interface %s: forwarding put back to %s (left on by a previous run)",
+			 d->conf.lan_interface, prev);
+		unlink(path);
+	}
 }
 
 static void end_session(struct onsited *d, const char *why)
@@ -520,7 +572,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* what a previous run may have left */
-	nl_link_delete(d.nl, d.conf.tunnel_interface);
+	devtunnel_purge(d.nl, d.conf.tunnel_interface, d.conf.link.run_dir);
+	lan_forwarding_recover(&d);
 	nft_remove(&d);
 	log_info("starting: device %s, RDV server %s:%u (%s), LAN %s", d.conf.link.device,
 		 d.conf.link.host, d.conf.link.port, d.conf.link.tls ? "TLS" : "plain SSH",

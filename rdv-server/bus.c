@@ -540,6 +540,7 @@ static const struct method methods[] = {
 	{ RDV_ADMIN_IFACE, "ListSessions", "", NEED_ROOT, m_admin_sessions },
 	{ RDV_ADMIN_IFACE, "Kick", "s", NEED_ROOT, m_admin_kick },
 	{ RDV_ADMIN_IFACE, "Revoke", "s", NEED_ROOT, m_admin_kick },
+	{ RDV_ADMIN_IFACE, "Status", "", NEED_ROOT, bus_admin_status },
 };
 
 static const char introspection[] =
@@ -567,6 +568,9 @@ static const char introspection[] =
 	"  <method name=\"ListSessions\"><arg direction=\"out\" type=\"a(usssxtts)\" name=\"sessions\"/></method>\n"
 	"  <method name=\"Kick\"><arg type=\"s\" name=\"device\"/></method>\n"
 	"  <method name=\"Revoke\"><arg type=\"s\" name=\"device\"/></method>\n"
+	"  <method name=\"Status\"><arg direction=\"out\" type=\"u\" name=\"pool_used\"/>"
+	"<arg direction=\"out\" type=\"u\" name=\"pool_size\"/><arg direction=\"out\" type=\"u\" name=\"sessions\"/>"
+	"<arg direction=\"out\" type=\"u\" name=\"devices\"/><arg direction=\"out\" type=\"a(uuss)\" name=\"ports\"/></method>\n"
 	" </interface>\n"
 	" <interface name=\"org.freedesktop.DBus.Introspectable\">\n"
 	"  <method name=\"Introspect\"><arg direction=\"out\" type=\"s\"/></method>\n"

@@ -19,6 +19,7 @@ static void usage(FILE *out)
 		"  account list\n"
 		"  devices            online devices, with what they announced\n"
 		"  sessions           sessions under way\n"
+		"  status             tunnel address pool and vtund ports in use\n"
 		"  kick DEVICE        end a device's session and log it out\n");
 }
 
@@ -167,6 +168,56 @@ static int cmd_sessions(void)
 	return 0;
 }
 
+static dbus_uint32_t next_u32(DBusMessageIter *it)
+{
+	dbus_uint32_t v = 0;
+
+	if (dbus_message_iter_get_arg_type(it) == DBUS_TYPE_UINT32)
+		dbus_message_iter_get_basic(it, &v);
+	dbus_message_iter_next(it);
+	return v;
+}
+
+/* Idle, it reads "pool: 0 of N /30s in use" and "vtund ports in use: none". */
+static int cmd_status(void)
+{
+	DBusMessage *reply = admin_call("Status", NULL);
+	DBusMessageIter it, arr, st;
+	dbus_uint32_t used, size, sessions, devices;
+	unsigned n = 0;
+
+	if (!reply)
+		return 1;
+	dbus_message_iter_init(reply, &it);
+	used = next_u32(&it);
+	size = next_u32(&it);
+	sessions = next_u32(&it);
+	devices = next_u32(&it);
+	printf("pool: %u of %u /30s in use\n", used, size);
+	printf("sessions: %u\n", sessions);
+	printf("devices online: %u\n", devices);
+	printf("vtund ports in use:");
+	if (dbus_message_iter_get_arg_type(&it) == DBUS_TYPE_ARRAY) {
+		for (dbus_message_iter_recurse(&it, &arr);
+		     dbus_message_iter_get_arg_type(&arr) == DBUS_TYPE_STRUCT;
+		     dbus_message_iter_next(&arr), n++) {
+			dbus_uint32_t port, id;
+			const char *dev, *side;
+
+			dbus_message_iter_recurse(&arr, &st);
+			port = next_u32(&st);
+			id = next_u32(&st);
+			dbus_message_iter_get_basic(&st, &dev);
+			dbus_message_iter_next(&st);
+			dbus_message_iter_get_basic(&st, &side);
+			printf("\n  %u session %u %s %s", port, id, side, dev);
+		}
+	}
+	printf("%s\n", n ? "" : " none");
+	dbus_message_unref(reply);
+	return 0;
+}
+
 static int cmd_kick(int argc, char **argv)
 {
 	DBusMessage *reply;
@@ -220,6 +271,8 @@ int main(int argc, char **argv)
 		r = cmd_devices();
 	} else if (!strcmp(argv[0], "sessions") && argc == 1) {
 		r = cmd_sessions();
+	} else if (!strcmp(argv[0], "status") && argc == 1) {
+		r = cmd_status();
 	} else if (!strcmp(argv[0], "kick")) {
 		r = cmd_kick(argc - 1, argv + 1);
 	} else {

@@ -188,3 +188,6 @@ void session_relay_established(struct rdvd *d, struct session *s);
 /* bus.c */
 int bus_setup(struct rdvd *d);
 void bus_release(struct rdvd *d);
+
+/* status.c: the admin interface's read-only Status */
+DBusMessage *bus_admin_status(struct rdvd *d, DBusMessage *m, struct device *unused);

@@ -241,3 +241,45 @@ int child_signal(struct child *c, int sig)
 		return -ESRCH;
 	return pidfd_send_signal(c->pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
+
+int child_kill_stale(const char *pidfile, const char *comm)
+{
+	char buf[32], path[64], name[32];
+	struct pollfd pfd = { .events = POLLIN };
+	ssize_t n = -1;
+	long pid;
+	int fd, r = 0;
+
+	fd = open(pidfile, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	unlink(pidfile);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid <= 1 || pid == getpid())
+		return 0;
+	/* the pidfd pins the process: the name checked is the one signalled */
+	pfd.fd = pidfd_open((pid_t)pid, 0);
+	if (pfd.fd < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, name, sizeof(name) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		name[n] = '\0';
+		name[strcspn(name, "\n")] = '\0';
+	}
+	if (n > 0 && !strcmp(name, comm) && pidfd_send_signal(pfd.fd, SIGKILL, NULL, 0) == 0) {
+		log_warn("killed %s pid %ld left by a previous run", comm, pid);
+		poll(&pfd, 1, 2000);
+		r = 1;
+	}
+	close(pfd.fd);
+	return r;
+}

@@ -33,3 +33,10 @@ int child_signal(struct child *c, int sig);
 unsigned child_count(void);
 /* SIGKILL to every child still there; used on the way out */
 void child_kill_all(void);
+/*
+ * A child a killed predecessor left running (dnsmasq drops its privileges,
+ * which clears the parent-death signal): kills the process named in pidfile
+ * if it still runs as comm, waits up to 2 s for it to be gone (its ports
+ * free), removes the file. 1 if one was killed, 0 if none, -errno.
+ */
+int child_kill_stale(const char *pidfile, const char *comm);

@@ -76,12 +76,27 @@ static int spawn_vtund(struct devtunnel *t)
 	return child_start(t->loop, argv, label, on_vtund_exit, t, &t->vtund);
 }
 
+static void conf_path(char *buf, size_t len, const char *run_dir)
+{
+	snprintf(buf, len, "%s/vtund.conf", run_dir);
+}
+
+void devtunnel_purge(struct nl_sock *nl, const char *ifname, const char *run_dir)
+{
+	char path[200];
+
+	nl_link_delete(nl, ifname);
+	conf_path(path, sizeof(path), run_dir);
+	if (unlink(path) == 0)
+		log_warn("removed %s left by a previous run", path);
+}
+
 static int write_vtund_conf(struct devtunnel *t, const struct vtun_params *p, unsigned port)
 {
 	char text[512];
 	int r;
 
-	snprintf(t->conf_path, sizeof(t->conf_path), "%s/vtund.conf", t->run_dir);
+	conf_path(t->conf_path, sizeof(t->conf_path), t->run_dir);
 	snprintf(t->session, sizeof(t->session), "%s", p->session);
 	if (t->relay && t->server)
 		snprintf(text, sizeof(text),

@@ -55,3 +55,6 @@ struct devtunnel {
 int devtunnel_start(struct devtunnel *t, const char *params, const char **why);
 /* Removes whatever start put in place; safe to call at any stage. */
 void devtunnel_stop(struct devtunnel *t);
+/* At start: the tun and vtund's config (with its secret) a daemon killed
+ * before its cleanup left in run_dir. */
+void devtunnel_purge(struct nl_sock *nl, const char *ifname, const char *run_dir);

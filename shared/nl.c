@@ -8,6 +8,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/rule.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -145,6 +146,36 @@ int nl_link_delete(struct nl_sock *nl, const char *name)
 	if (r < 0)
 		log_warn("cannot remove %s: %s", name, nl_geterror(r));
 	return nl_errno(r);
+}
+
+struct rules_purge {
+	struct nl_sock *nl;
+	unsigned prio, table;
+	int n;
+};
+
+static void purge_rule(struct nl_object *obj, void *arg)
+{
+	struct rules_purge *p = arg;
+	struct rtnl_rule *rule = (struct rtnl_rule *)obj;
+
+	if (rtnl_rule_get_prio(rule) == p->prio && rtnl_rule_get_table(rule) == p->table &&
+	    rtnl_rule_delete(p->nl, rule, 0) == 0)
+		p->n++;
+}
+
+int nl_rules_purge(struct nl_sock *nl, unsigned prio, unsigned table)
+{
+	struct rules_purge p = { .nl = nl, .prio = prio, .table = table };
+	struct nl_cache *cache;
+	int r;
+
+	r = rtnl_rule_alloc_cache(nl, AF_INET, &cache);
+	if (r < 0)
+		return nl_errno(r);
+	nl_cache_foreach(cache, purge_rule, &p);
+	nl_cache_free(cache);
+	return p.n;
 }
 
 struct link_msg {

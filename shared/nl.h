@@ -26,6 +26,9 @@ int nl_tun_create(struct nl_sock *nl, const char *name, uint32_t addr, unsigned 
 		  int *ifindex);
 /* removes a link by name; a link already gone is not an error */
 int nl_link_delete(struct nl_sock *nl, const char *name);
+/* removes the IPv4 rules at priority prio that look up table (what a daemon
+ * killed before its cleanup left); returns how many, or -errno */
+int nl_rules_purge(struct nl_sock *nl, unsigned prio, unsigned table);
 
 /*
  * Link notifications, the one copy: fn for each RTM_NEWLINK/RTM_DELLINK;

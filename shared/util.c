@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 int random_hex(char *buf, size_t nbytes)
@@ -164,12 +165,17 @@ static int high_copy(int fd, int flags)
 
 /* In the forked child: stdio from opts, nothing else inherited but the
  * close-on-exec pipe that tells the parent why execve failed. */
-static void child_exec(char *const argv[], const struct spawn_opts *opts, int errfd)
+static void child_exec(char *const argv[], const struct spawn_opts *opts, int errfd, pid_t parent)
 {
 	static char *const env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	int fds[3] = { opts->in_fd, opts->out_fd, opts->err_fd }, e;
 	sigset_t none;
 
+	/* A daemon killed -9 must not leave its children running: a stunnel
+	 * or vtund of the dead one would hold the ports its successor needs
+	 * (found by the soak test). If the parent died before this, exit now. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+		_exit(127);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (opts->new_pgrp)
@@ -204,6 +210,8 @@ int spawn(char *const argv[], const struct spawn_opts *opts, pid_t *pidp, int *p
 	ssize_t n;
 	pid_t pid;
 
+	pid_t parent = getpid();
+
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
 		return -errno;
 	pid = fork();
@@ -214,7 +222,7 @@ int spawn(char *const argv[], const struct spawn_opts *opts, pid_t *pidp, int *p
 		return r;
 	}
 	if (pid == 0)
-		child_exec(argv, opts, errpipe[1]);
+		child_exec(argv, opts, errpipe[1], parent);
 	close(errpipe[1]);
 	if (opts->new_pgrp)
 		setpgid(pid, pid); /* no race with an early signal to the group */

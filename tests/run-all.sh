@@ -89,6 +89,8 @@ done
 e2e test-session-same-subnet tests/e2e/test-session.sh SAME_SUBNET=1
 # make bench's harness, seconds long: every path, session and capacity step once
 e2e bench-smoke tests/bench/bench.sh BENCH_SMOKE=1
+# make soak's harness, 20 faulted sessions (a fixed seed: the same faults each time)
+e2e soak-smoke tests/soak/soak.sh SOAK_N=20 PAIRS=4 SEED=11 SOAK_BURST=10 SOAK_OUT="$REPO/build/soak-smoke"
 
 # the whole chain once more, every program of ours built with ASan/UBSan
 make -j"$(nproc)" BUILD=build/asan SAN=1 WERROR=1 all >/dev/null

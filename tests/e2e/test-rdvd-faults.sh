@@ -105,6 +105,11 @@ check "the onsite is free again" free_dev "$O1"
 # --- an exhausted pool on the master side ----------------------------------------------------
 connect "$M1" "$O1"
 check "a session takes the whole pool" in_session "$M1"
+st=$(rdvctl status)
+check "rdvctl status: the pool full (2 of 2), both sides' vtund ports held by their devices" \
+	bash -c "grep -qx 'pool: 2 of 2 /30s in use' <<<\"\$1\" &&
+		grep -qx '  $((RDV_PORT_BASE + $(id -u "$M1") - RDV_UID_BASE)) session [0-9]* master $M1' <<<\"\$1\" &&
+		grep -qx '  $((RDV_PORT_BASE + $(id -u "$O1") - RDV_UID_BASE)) session [0-9]* onsite $O1' <<<\"\$1\"" _ "$st"
 connect "$M2" "$O2"
 check "the next session finds no address for its master side" \
 	grep -q "no tunnel addresses left on the RDV server" "$D/dev/$M2/err"
@@ -121,6 +126,10 @@ check "the freed addresses serve the next session" in_session "$M2"
 dev_cmd "$M2" drop_vtun >/dev/null
 check "which ends on drop_vtun" wait_for 5 no_session "$M2"
 check "nothing of any session remains" wait_for 5 clean
+st=$(rdvctl status)
+check "rdvctl status: back to idle, the pool empty and no vtund port held" \
+	bash -c "grep -qx 'pool: 0 of 2 /30s in use' <<<\"\$1\" && grep -qx 'sessions: 0' <<<\"\$1\" &&
+		grep -qx 'vtund ports in use: none' <<<\"\$1\"" _ "$st"
 
 # --- item 15: a device calls rdvd directly with a newline in a value --------------------------
 as_dev() { local u=$1; shift; ip netns exec "$NS_RDV" setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups env DBUS_SYSTEM_BUS_ADDRESS="$BUS" "$@" 2>&1; }

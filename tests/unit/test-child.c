@@ -161,6 +161,54 @@ static void test_watch_catches_reaped(void)
 	stray_kills = 0;
 }
 
+/*
+ * A daemon killed -9 takes its children with it: a stunnel or vtund left
+ * running by a dead onsitedev held the ports of its successor (soak test).
+ * The "daemon" here is a forked process that spawns sleep and dies; the
+ * sleep, reparented to this test (a subreaper), must end by SIGTERM.
+ */
+static void test_parent_death(void)
+{
+	char *argv[] = { "/bin/sleep", "30", NULL };
+	struct spawn_opts opts = { .in_fd = -1, .out_fd = -1, .err_fd = -1 };
+	int pipefd[2], pidfd, status;
+	pid_t daemon_pid, orphan = 0;
+	siginfo_t si = { 0 };
+	uint64_t end;
+
+	if (pipe(pipefd) < 0)
+		return;
+	daemon_pid = fork();
+	if (daemon_pid == 0) {
+		pid_t pid = 0;
+		close(pipefd[0]);
+		if (spawn(argv, &opts, &pid, &pidfd) < 0)
+			pid = 0;
+		if (write(pipefd[1], &pid, sizeof(pid)) < 0)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(pipefd[1]);
+	CHECK(read(pipefd[0], &orphan, sizeof(orphan)) == sizeof(orphan) && orphan > 0,
+	      "the daemon spawned its child");
+	close(pipefd[0]);
+	kill(daemon_pid, SIGKILL);
+	waitpid(daemon_pid, &status, 0);
+	if (orphan <= 0)
+		return;
+	end = now_ms() + 3000;
+	while (now_ms() < end &&
+	       (waitid(P_PID, (id_t)orphan, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0))
+		usleep(20000);
+	CHECK(si.si_pid == orphan && si.si_code == CLD_KILLED && si.si_status == SIGTERM,
+	      "a daemon killed -9: its child ends by SIGTERM (code %d, status %d)", si.si_code,
+	      si.si_status);
+	if (si.si_pid != orphan)
+		kill(orphan, SIGKILL); /* our child now (subreaper): the pid is still its own */
+	waitpid(orphan, &status, 0);
+}
+
 int main(void)
 {
 	struct loop *loop;
@@ -174,6 +222,7 @@ int main(void)
 	test_watch_catches_reaped();
 	test_exit_no_stray(loop);
 	test_stop_no_stray(loop);
+	test_parent_death();
 	loop_free(loop);
 	return check_summary();
 }
