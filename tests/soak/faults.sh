@@ -11,6 +11,12 @@ SESSION_FAULTS="ctrlc:12 kill9-masterdev:4 kill9-vtund-master:6 kill9-vtund-onsi
 	kill9-stunnel-onsite:4 kill9-sshd-rdv:4 kill9-shell-master:3 kill9-shell-onsite:3
 	kill9-masterd:2 term-masterd:2 kill9-onsitedev:2 term-onsitedev:2
 	fw-drop-443:5 adapter-unplugged:5 adapter-link-down:4"
+# A relay session has no vtund on the RDV server (rdvd splices the two data
+# connections): its RDV-side fault is the onsite's connections reset there
+# instead (ss -K), as a middlebox or a crashed relay would leave them.
+if [ "${SOAK_DATA_PATH:-relay}" = relay ]; then
+	SESSION_FAULTS=${SESSION_FAULTS/kill9-vtund-rdv:/reset-onsite-rdv:}
+fi
 ROUND_FAULTS="rdvd-term:3 rdvd-kill9:3 rdv-link-down:3 log-disk-full:3 login-burst:2 kill9-stunnel-rdv:2"
 # one round in ROUND_EVERY draws a round fault
 ROUND_EVERY=8
@@ -124,6 +130,10 @@ fault_start() {
 	kill9-vtund-master) kill9 "$(ns_pid_of "$P-master$i" vtund)" ;;
 	kill9-vtund-onsite) kill9 "$(ns_pid_of "$P-onsite$i" vtund)" ;;
 	kill9-vtund-rdv) kill9 "$(rdv_vtund_pid "$i" onsite)" ;;
+	reset-onsite-rdv) # every TCP connection of pair I's site (its firewall's address) on the RDV
+		[ -n "$(ip netns exec "$P-rdv" ss -Htn "dst 198.18.$((10 + i)).2")" ] ||
+			{ problem "fault $FAULT: no connection of site $i on the RDV server"; return 1; }
+		ip netns exec "$P-rdv" ss -K "dst 198.18.$((10 + i)).2" >/dev/null 2>&1 ;;
 	kill9-ssh-master) kill9 "$(pgrep -f "(^|/)ssh -F /dev/null -T -M -S $D/$m/run/")" ;;
 	kill9-ssh-onsite) kill9 "$(pgrep -f "(^|/)ssh -F /dev/null -T -M -S $D/$o/run/")" ;;
 	kill9-stunnel-master) kill9 "$(pgrep -f "(^|/)stunnel4 $D/$m/run/")" ;;
