@@ -11,10 +11,12 @@ device_files() {
 	echo "$RDV_IP $(cat "$D/ssh_host_ed25519_key.pub")" >"$dir/known_hosts"
 }
 
+# (DEV_DATA_PATH: the devices' rdv.data_path, the default's when unset)
 rdv_block() { # the rdv = {...} section of a device config for files in DIR
 	cat <<-CONF
 	rdv = { host = "$RDV_IP"; port = 443; tls = true;
-	        certificate = "$1/rdv-server.crt"; known_hosts = "$1/known_hosts"; };
+	        certificate = "$1/rdv-server.crt"; known_hosts = "$1/known_hosts";
+	        ${DEV_DATA_PATH:+data_path = \"$DEV_DATA_PATH\";} };
 	CONF
 }
 

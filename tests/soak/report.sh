@@ -14,7 +14,7 @@ soak_report() {
 	echo "Written by \`make soak\` (tests/soak/soak.sh) on $(date -u '+%Y-%m-%d %H:%M UTC'): $(grep -c . "$W/sessions.tsv") sessions"
 	echo "in $DONE_ROUNDS rounds of $PAIRS concurrent pairs, ${ELAPSED} s. Method and fault list: docs/soak.md."
 	echo
-	echo "- replay: \`make soak N=$SOAK_N PAIRS=$PAIRS SEED=$SEED\`"
+	echo "- replay: \`make soak N=$SOAK_N PAIRS=$PAIRS SEED=$SEED SOAK_DATA_PATH=$SOAK_DATA_PATH\`"
 	echo "- kit: $KIT (at the start), programs from $BUILD$([ "${SAN_BUILD:-0}" = 1 ] && echo " (ASan/UBSan)")"
 	echo "- machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%d MB", $2 / 1024 }' /proc/meminfo), kernel $(uname -r); load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "- result: $T_PASS checks passed, $T_FAIL failed; $FAILS problem$([ "$FAILS" = 1 ] || echo s) recorded"

@@ -16,6 +16,7 @@
 #   SOAK_N=1000      sessions in all
 #   PAIRS=6          master/onsite pairs cycling sessions at once (1-10)
 #   SEED=            replays a run's faults (default: drawn, printed)
+#   SOAK_DATA_PATH=  the devices' data path: relay (default) or classic
 #   SOAK_OUT=soak    where REPORT.md and soak.svg go
 #   SOAK_MAX_SECONDS the time bound (default 300 + 3 s per session)
 set -u
@@ -43,6 +44,11 @@ SOAK_MAX_SECONDS=${SOAK_MAX_SECONDS:-$((300 + 3 * SOAK_N))}
 [[ $SOAK_N =~ ^[1-9][0-9]{0,4}$ ]] || { echo "soak: N='$SOAK_N': expected 1-99999" >&2; exit 2; }
 [[ $PAIRS =~ ^([1-9]|10)$ ]] || { echo "soak: PAIRS='$PAIRS': expected 1-10" >&2; exit 2; }
 [[ $SEED =~ ^[0-9]{1,5}$ ]] || { echo "soak: SEED='$SEED': expected 0-32767" >&2; exit 2; }
+# the devices' data path (docs/datapath.md): relay, the default, or classic
+SOAK_DATA_PATH=${SOAK_DATA_PATH:-relay}
+[[ $SOAK_DATA_PATH =~ ^(relay|classic)$ ]] ||
+	{ echo "soak: SOAK_DATA_PATH='$SOAK_DATA_PATH': expected relay or classic" >&2; exit 2; }
+export DEV_DATA_PATH=$SOAK_DATA_PATH
 # "flat" (docs/soak.md): after WARM samples, fds within FD_TOL, RSS within
 # max(RSS_TOL_KB, RSS_TOL_PCT %) from the first third to the last third
 WARM=3 FD_TOL=2 RSS_TOL_KB=512 RSS_TOL_PCT=5
